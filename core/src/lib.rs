@@ -1,0 +1,12 @@
+//! Satchel's core: a budgeted, compressed store of CRM records for low-memory
+//! handhelds.
+//!
+//! Contract: `no_std` + `alloc`; no I/O, no clock, no randomness of its own.
+//! Time and bytes come in through arguments, and the caller does the I/O.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod model;
