@@ -9,4 +9,14 @@
 
 extern crate alloc;
 
+pub mod block;
+pub mod budget;
+pub mod cache;
+pub mod columns;
+pub mod format;
+pub mod hot;
+pub mod index;
+pub mod journal;
 pub mod model;
+pub mod snapshot;
+pub mod store;

@@ -1,0 +1,152 @@
+//! The id index: backend id → local id, in 8 bytes a slot.
+//!
+//! Owns [`IdIndex`], an open-addressing table with linear probing and
+//! backward-shift deletion. A slot holds a 32-bit tag of the id's hash and the
+//! local id; the id itself stays compressed in its block, so a tag match is
+//! confirmed by the caller (`is_match`) before it counts. The home slot is
+//! derived from the tag alone, which lets the table grow without the ids.
+//!
+//! Invariant: every live local id appears in exactly one slot, reachable from
+//! its tag's home slot without crossing an empty slot; load ≤ 4/5.
+
+use alloc::vec::Vec;
+use core::hash::{BuildHasher, Hash, Hasher};
+
+use crate::budget::vec_bytes;
+
+const EMPTY: u64 = u64::MAX;
+
+/// Backend id → local id.
+#[derive(Default)]
+pub struct IdIndex {
+    slots: Vec<u64>,
+    len: usize,
+}
+
+/// The 32-bit tag of a backend id.
+pub fn tag_of(id: &str) -> u32 {
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    id.hash(&mut h);
+    // FxHash's high bits are its best mixed.
+    (h.finish() >> 32) as u32
+}
+
+fn pack(tag: u32, local: u32) -> u64 {
+    (u64::from(tag) << 32) | u64::from(local)
+}
+
+fn home(tag: u32, cap: usize) -> usize {
+    ((u64::from(tag) * cap as u64) >> 32) as usize
+}
+
+impl IdIndex {
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.slots)
+    }
+
+    /// Slots the table needs to hold `len` ids (0 when it needs no change).
+    fn capacity_for(&self, len: usize) -> usize {
+        let cap = self.slots.len();
+        if len * 5 <= cap * 4 {
+            cap
+        } else {
+            // Grow to load 3/5: amortised rehashing, about 13 bytes an id.
+            (len * 5 / 3).max(16)
+        }
+    }
+
+    /// Bytes that inserting `extra` ids would add.
+    pub fn growth_bytes(&self, extra: usize) -> usize {
+        let target = self.capacity_for(self.len + extra);
+        (target - self.slots.len()) * 8
+    }
+
+    /// Makes room for `extra` more ids.
+    pub fn reserve(&mut self, extra: usize) {
+        let target = self.capacity_for(self.len + extra);
+        if target == self.slots.len() {
+            return;
+        }
+        let mut slots = Vec::new();
+        slots.reserve_exact(target);
+        slots.resize(target, EMPTY);
+        let old = core::mem::replace(&mut self.slots, slots);
+        for s in old.into_iter().filter(|&s| s != EMPTY) {
+            self.place(s);
+        }
+    }
+
+    fn place(&mut self, slot: u64) {
+        let cap = self.slots.len();
+        let mut i = home((slot >> 32) as u32, cap);
+        while self.slots[i] != EMPTY {
+            i = if i + 1 == cap { 0 } else { i + 1 };
+        }
+        self.slots[i] = slot;
+    }
+
+    /// The local id whose tag matches and for which `is_match` says yes.
+    pub fn find(&self, tag: u32, mut is_match: impl FnMut(u32) -> bool) -> Option<u32> {
+        self.position(tag, &mut is_match)
+            .map(|i| self.slots[i] as u32)
+    }
+
+    fn position(&self, tag: u32, is_match: &mut impl FnMut(u32) -> bool) -> Option<usize> {
+        let cap = self.slots.len();
+        if cap == 0 {
+            return None;
+        }
+        let mut i = home(tag, cap);
+        loop {
+            let s = self.slots[i];
+            if s == EMPTY {
+                return None;
+            }
+            if (s >> 32) as u32 == tag && is_match(s as u32) {
+                return Some(i);
+            }
+            i = if i + 1 == cap { 0 } else { i + 1 };
+        }
+    }
+
+    /// Adds an id known to be absent. Call [`IdIndex::reserve`] first.
+    pub fn insert(&mut self, tag: u32, local: u32) {
+        self.reserve(1);
+        self.place(pack(tag, local));
+        self.len += 1;
+    }
+
+    /// Removes the entry `(tag, local)`; false when it was not there.
+    pub fn remove(&mut self, tag: u32, local: u32) -> bool {
+        let Some(mut hole) = self.position(tag, &mut |l| l == local) else {
+            return false;
+        };
+        let cap = self.slots.len();
+        self.slots[hole] = EMPTY;
+        self.len -= 1;
+        // Backward shift: pull later entries of the run into the hole when their
+        // home slot is not between the hole and where they sit.
+        let mut i = hole;
+        loop {
+            i = if i + 1 == cap { 0 } else { i + 1 };
+            let s = self.slots[i];
+            if s == EMPTY {
+                return true;
+            }
+            let h = home((s >> 32) as u32, cap);
+            let dist_now = (i + cap - h) % cap;
+            let dist_hole = (i + cap - hole) % cap;
+            if dist_now >= dist_hole {
+                self.slots[hole] = s;
+                self.slots[i] = EMPTY;
+                hole = i;
+            }
+        }
+    }
+}

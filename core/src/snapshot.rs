@@ -1,0 +1,259 @@
+//! Snapshots: a whole store as one checksummed blob, and opening a store from
+//! a snapshot plus its journal.
+//!
+//! Owns the snapshot body layout (`core/FORMAT.md`, "Snapshot"). Compressed
+//! blocks are already the on-disk form, so saving copies them as they are;
+//! opening inflates each block once to check it and rebuild the id index.
+//!
+//! Invariant: [`open`] returns a complete store or an error, never a store with
+//! part of the data: every byte is covered by the CRC, every block is decoded
+//! and checked, and budget overruns are reported, not truncated.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::block::{self, BlockError, BlockView, MAX_ROWS};
+use crate::budget::{Budget, BudgetExceeded};
+use crate::format::{self, BlobType, Reader, WireError, HEADER_LEN, TRAILER_LEN};
+use crate::journal::{self, JournalError, JournalOp};
+use crate::store::{Block, InstallError, Loc, Store, StoreConfig, WriteError, MAX_BLOCKS};
+
+/// Why a store could not be opened. Nothing was loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The snapshot's header, checksum or layout is wrong.
+    Snapshot(WireError),
+    /// A block inside the snapshot does not decode.
+    Block {
+        /// Block number.
+        block: usize,
+        /// What is wrong with it.
+        error: BlockError,
+    },
+    /// The snapshot contradicts itself (duplicate ids, bad liveness bits).
+    Inconsistent(&'static str),
+    /// The journal is damaged or does not follow the snapshot.
+    Journal(JournalError),
+    /// The contents do not fit in the budget given to `open`.
+    Budget(BudgetExceeded),
+    /// A journaled record is refused by this build's limits.
+    Rejected(WriteError),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Snapshot(e) => write!(f, "snapshot: {e}"),
+            OpenError::Block { block, error } => write!(f, "snapshot: block {block}: {error}"),
+            OpenError::Inconsistent(what) => write!(f, "snapshot: inconsistent {what}"),
+            OpenError::Journal(e) => e.fmt(f),
+            OpenError::Budget(e) => write!(f, "store does not fit: {e}"),
+            OpenError::Rejected(e) => write!(f, "journal: {e}"),
+        }
+    }
+}
+
+impl From<InstallError> for OpenError {
+    fn from(e: InstallError) -> Self {
+        match e {
+            InstallError::Budget(b) => OpenError::Budget(b),
+            InstallError::Corrupt(what) => OpenError::Inconsistent(what),
+        }
+    }
+}
+
+/// What opening found besides the records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Journal ops replayed on top of the snapshot.
+    pub replayed: usize,
+    /// Bytes of a torn last journal frame that were skipped (a write a crash
+    /// interrupted before it was confirmed).
+    pub torn_tail_bytes: usize,
+}
+
+/// Encodes the whole store as a snapshot blob.
+///
+/// Dead rows of blocks are kept (with a liveness bitmap), so call
+/// [`Store::compact`] first for the smallest snapshot.
+pub fn save(store: &Store) -> Vec<u8> {
+    let (blocks, hot, locs) = store.parts();
+    let mut body = Vec::new();
+    format::put_varint(&mut body, store.seq());
+    format::put_varint(&mut body, locs.len() as u64);
+    let live_blocks: Vec<(u32, &Block)> = blocks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| b.as_ref().map(|b| (i as u32, b)))
+        .collect();
+    format::put_varint(&mut body, live_blocks.len() as u64);
+    // Liveness comes from the location table: no block needs inflating.
+    let mut bitmaps: Vec<Vec<u8>> = blocks
+        .iter()
+        .map(|b| {
+            b.as_ref().map_or(
+                Vec::new(),
+                |b| alloc::vec![0u8; usize::from(b.rows).div_ceil(8)],
+            )
+        })
+        .collect();
+    for &l in locs {
+        if let Loc::Block { block, row } = Loc::unpack(l) {
+            if let Some(bits) = bitmaps.get_mut(block as usize) {
+                if let Some(byte) = bits.get_mut(row as usize / 8) {
+                    *byte |= 1 << (row % 8);
+                }
+            }
+        }
+    }
+    for (i, b) in &live_blocks {
+        format::put_varint(&mut body, u64::from(b.rows));
+        format::put_varint(&mut body, u64::from(b.raw_len));
+        body.extend_from_slice(&bitmaps[*i as usize]);
+        format::put_bytes(&mut body, &b.bytes);
+    }
+    let live_hot: Vec<_> = hot
+        .entries()
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| locs.get(e.local as usize) == Some(&Loc::Hot(*i as u32).pack()))
+        .collect();
+    format::put_varint(&mut body, live_hot.len() as u64);
+    for (_, e) in live_hot {
+        format::put_varint(&mut body, u64::from(e.local));
+        format::put_bytes(&mut body, hot.bytes(*e));
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TRAILER_LEN);
+    format::put_header(&mut out, BlobType::Snapshot, body.len() as u64);
+    out.extend_from_slice(&body);
+    let crc = format::crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Opens a store from a snapshot (or from nothing) and a journal (or nothing).
+///
+/// Checks everything before it returns: header, checksum, every block, every
+/// journal frame. A torn last journal frame is skipped and reported.
+pub fn open(
+    snapshot: Option<&[u8]>,
+    journal_blob: Option<&[u8]>,
+    budget: Budget,
+    config: StoreConfig,
+) -> Result<(Store, OpenReport), OpenError> {
+    let mut store = Store::with_config(budget, config);
+    if let Some(bytes) = snapshot {
+        load_into(&mut store, bytes)?;
+    }
+    let mut report = OpenReport::default();
+    // Replayed ops are already in the caller's journal: do not journal them again.
+    store.set_journaling(false);
+    if let Some(blob) = journal_blob {
+        let read = journal::read_journal(blob, store.seq()).map_err(OpenError::Journal)?;
+        report.torn_tail_bytes = read.torn_tail_bytes;
+        for (seq, op) in read.ops {
+            match op {
+                JournalOp::Upsert(a) => {
+                    store.upsert(a).map_err(|r| match r.error {
+                        WriteError::Budget(b) => OpenError::Budget(b),
+                        e => OpenError::Rejected(e),
+                    })?;
+                }
+                JournalOp::Delete(id) => {
+                    store.delete(&id).map_err(OpenError::Budget)?;
+                }
+            }
+            store.set_seq(seq);
+            report.replayed += 1;
+        }
+    }
+    store.set_journaling(config.journal);
+    Ok((store, report))
+}
+
+fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {
+    let body_len = format::check_header(bytes, BlobType::Snapshot).map_err(OpenError::Snapshot)?;
+    let expected_len = (HEADER_LEN as u64)
+        .checked_add(body_len)
+        .and_then(|n| n.checked_add(TRAILER_LEN as u64))
+        .ok_or(OpenError::Snapshot(WireError::Invalid("body length")))?;
+    if (bytes.len() as u64) < expected_len {
+        return Err(OpenError::Snapshot(WireError::Truncated));
+    }
+    if bytes.len() as u64 > expected_len {
+        return Err(OpenError::Snapshot(WireError::Invalid("trailing bytes")));
+    }
+    let crc_at = bytes.len() - TRAILER_LEN;
+    let (expected, got) = (
+        format::u32_le(&bytes[crc_at..]),
+        format::crc32(&bytes[..crc_at]),
+    );
+    if expected != got {
+        return Err(OpenError::Snapshot(WireError::Checksum { expected, got }));
+    }
+    let mut r = Reader::new(&bytes[HEADER_LEN..crc_at]);
+    let w = |e| OpenError::Snapshot(e);
+    let seq = r.varint().map_err(w)?;
+    let _local_count = r
+        .varint_max(u64::from(u32::MAX), "local count")
+        .map_err(w)?;
+    let blocks = r.varint_max(MAX_BLOCKS as u64, "block count").map_err(w)? as usize;
+    for block in 0..blocks {
+        let rows = r.varint_max(MAX_ROWS as u64, "rows").map_err(w)? as usize;
+        let raw_len = r.varint_max(u64::from(u32::MAX), "raw length").map_err(w)? as u32;
+        let bitmap = r.take(rows.div_ceil(8)).map_err(w)?;
+        let compressed = r.bytes().map_err(w)?;
+        let raw = block::decompress(compressed, raw_len)
+            .map_err(|error| OpenError::Block { block, error })?;
+        let view = BlockView::decode(&raw).map_err(|error| OpenError::Block { block, error })?;
+        if view.rows() != rows || rows == 0 {
+            return Err(OpenError::Inconsistent("block row count"));
+        }
+        if rows % 8 != 0 && bitmap[rows / 8] >> (rows % 8) != 0 {
+            return Err(OpenError::Inconsistent("liveness bitmap"));
+        }
+        let live: Vec<(u32, u32, &str)> = (0..rows)
+            .filter(|r| bitmap[r / 8] & (1 << (r % 8)) != 0)
+            .map(|r| (r as u32, view.local_id(r), view.id(r)))
+            .collect();
+        if live.is_empty() {
+            return Err(OpenError::Inconsistent("block without live rows"));
+        }
+        store.install_block(Box::from(compressed), raw_len, rows as u16, &live)?;
+    }
+    let hot = r
+        .varint_max(u64::from(u32::MAX >> 1), "hot count")
+        .map_err(w)?;
+    for _ in 0..hot {
+        let local = r
+            .varint_max(u64::from(u32::MAX - 1), "local id")
+            .map_err(w)? as u32;
+        let encoded = r.bytes().map_err(w)?;
+        store.install_hot(local, encoded)?;
+    }
+    if !r.is_done() {
+        return Err(OpenError::Snapshot(WireError::Invalid("trailing bytes")));
+    }
+    store.finish_install()?;
+    store.set_seq(seq);
+    Ok(())
+}
+
+impl Store {
+    /// Encodes the whole store as a snapshot blob; see [`save`].
+    pub fn snapshot(&self) -> Vec<u8> {
+        save(self)
+    }
+
+    /// Opens a store from a snapshot and journal; see [`open`].
+    pub fn open(
+        snapshot: Option<&[u8]>,
+        journal_blob: Option<&[u8]>,
+        budget: Budget,
+        config: StoreConfig,
+    ) -> Result<(Store, OpenReport), OpenError> {
+        open(snapshot, journal_blob, budget, config)
+    }
+}

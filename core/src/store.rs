@@ -1,0 +1,1087 @@
+//! The budgeted store: accounts kept compressed inside a hard byte ceiling.
+//!
+//! Owns [`Store`]: the id index, the location table (local id → where the
+//! record sits), the hot buffer, the compressed blocks, the inflated-block
+//! cache and the pending journal. Writes land in the hot buffer; once it holds
+//! a block's worth they are compacted into a block.
+//!
+//! Invariants, after every public call:
+//! - `used_bytes() <= budget`, and `used_bytes()` is the sum of the heap
+//!   capacities the store holds (checked against a counting allocator);
+//! - a call that returns an error changed no record;
+//! - every live local id has exactly one location, and its record's backend id
+//!   maps back to it through the index.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::fmt;
+
+use crate::block::{self, BlockError, BlockView, MAX_ROWS};
+use crate::budget::{grow_to, growth_bytes, vec_bytes, Budget, BudgetExceeded};
+use crate::cache::BlockCache;
+use crate::hot::HotBuffer;
+use crate::index::{tag_of, IdIndex};
+use crate::journal::{self, JournalOpRef};
+use crate::model::Account;
+
+/// Longest backend id accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 512;
+/// Largest record accepted, encoded, in bytes.
+pub const MAX_RECORD_BYTES: usize = 256 * 1024;
+
+/// Tuning of a store. The defaults suit a 64 MB handheld.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Uncompressed bytes gathered in the hot buffer before they become a
+    /// block. Larger blocks compress better and read slower.
+    pub block_bytes: usize,
+    /// Inflated blocks kept for reads.
+    pub cache_blocks: usize,
+    /// Keep a journal of changes for the caller to persist.
+    pub journal: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            block_bytes: 96 * 1024,
+            cache_blocks: 4,
+            journal: true,
+        }
+    }
+}
+
+/// Why a write was refused. Nothing changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// Not enough room under the budget.
+    Budget(BudgetExceeded),
+    /// The record has an empty backend id.
+    EmptyId,
+    /// The backend id is longer than [`MAX_ID_BYTES`].
+    IdTooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The record encodes to more than [`MAX_RECORD_BYTES`].
+    RecordTooLarge {
+        /// Its encoded size in bytes.
+        len: usize,
+    },
+    /// The store holds as many records as local ids can number.
+    Full,
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::Budget(e) => e.fmt(f),
+            WriteError::EmptyId => f.write_str("record has an empty id"),
+            WriteError::IdTooLong { len } => {
+                write!(f, "record id is {len} bytes, the limit is {MAX_ID_BYTES}")
+            }
+            WriteError::RecordTooLarge { len } => write!(
+                f,
+                "record encodes to {len} bytes, the limit is {MAX_RECORD_BYTES}; trim its notes or activities"
+            ),
+            WriteError::Full => f.write_str("store is full: no local ids left"),
+        }
+    }
+}
+
+impl From<BudgetExceeded> for WriteError {
+    fn from(e: BudgetExceeded) -> Self {
+        WriteError::Budget(e)
+    }
+}
+
+/// A refused write hands its value back, with the reason.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rejected<T> {
+    /// What was not written.
+    pub value: T,
+    /// Why.
+    pub error: WriteError,
+}
+
+/// What an accepted upsert did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new record, with its local id.
+    Inserted(u32),
+    /// An existing record was replaced; its local id is unchanged.
+    Updated(u32),
+}
+
+/// What an accepted batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    /// New records.
+    pub inserted: usize,
+    /// Replaced records.
+    pub updated: usize,
+}
+
+/// Bytes held, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BytesByKind {
+    /// Compressed blocks and the block table.
+    pub blocks: usize,
+    /// The hot buffer.
+    pub hot: usize,
+    /// Id index, location table and free list.
+    pub index: usize,
+    /// Inflated-block cache.
+    pub cache: usize,
+    /// Journal frames not yet taken by the caller.
+    pub journal: usize,
+}
+
+impl BytesByKind {
+    /// Sum of all kinds.
+    pub fn total(&self) -> usize {
+        self.blocks + self.hot + self.index + self.cache + self.journal
+    }
+}
+
+/// A summary of the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Live records.
+    pub records: usize,
+    /// Compressed blocks.
+    pub blocks: usize,
+    /// Rows in blocks that were since replaced or deleted.
+    pub dead_rows: usize,
+    /// Live records in the hot buffer.
+    pub hot_records: usize,
+    /// Bytes held, by kind.
+    pub bytes: BytesByKind,
+    /// The ceiling.
+    pub budget: Budget,
+    /// Uncompressed payload bytes of all blocks (for the compression ratio).
+    pub raw_block_bytes: usize,
+}
+
+/// Where a record sits, packed in a `u32`.
+///
+/// `NONE` for a free local id; top bit set: hot-buffer entry; otherwise block
+/// number (19 bits) and row (12 bits, [`MAX_ROWS`] = 4096).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Loc {
+    None,
+    Hot(u32),
+    Block { block: u32, row: u32 },
+}
+
+const LOC_NONE: u32 = u32::MAX;
+const LOC_HOT: u32 = 1 << 31;
+const ROW_BITS: u32 = 12;
+/// Most blocks a store may have (block numbers must fit in a location).
+pub(crate) const MAX_BLOCKS: usize = 1 << 19;
+const _: () = assert!(MAX_ROWS == 1 << ROW_BITS);
+
+impl Loc {
+    pub(crate) fn pack(self) -> u32 {
+        match self {
+            Loc::None => LOC_NONE,
+            Loc::Hot(i) => LOC_HOT | i,
+            Loc::Block { block, row } => (block << ROW_BITS) | row,
+        }
+    }
+
+    pub(crate) fn unpack(v: u32) -> Loc {
+        if v == LOC_NONE {
+            Loc::None
+        } else if v & LOC_HOT != 0 {
+            Loc::Hot(v & !LOC_HOT)
+        } else {
+            Loc::Block {
+                block: v >> ROW_BITS,
+                row: v & ((1 << ROW_BITS) - 1),
+            }
+        }
+    }
+}
+
+/// A compressed block and what the store knows about it.
+pub(crate) struct Block {
+    pub(crate) bytes: Box<[u8]>,
+    pub(crate) raw_len: u32,
+    pub(crate) rows: u16,
+    pub(crate) live: u16,
+    serial: u64,
+}
+
+/// The budgeted store.
+///
+/// # Examples
+/// ```
+/// use satchel_core::{budget::Budget, model::Account, store::Store};
+/// let mut store = Store::new(Budget::parse("1MiB").unwrap());
+/// let mut a = Account::default();
+/// a.id = "0015g00000A1".into();
+/// a.name = "Åsa Ström".into();
+/// store.upsert(a.clone()).unwrap();
+/// assert_eq!(store.get("0015g00000A1"), Some(a));
+/// assert!(store.used_bytes() <= store.budget().bytes());
+/// ```
+pub struct Store {
+    budget: Budget,
+    config: StoreConfig,
+    index: IdIndex,
+    locs: Vec<u32>,
+    free_locals: Vec<u32>,
+    hot: HotBuffer,
+    blocks: Vec<Option<Block>>,
+    block_bytes: usize,
+    raw_block_bytes: usize,
+    dead_rows: usize,
+    live: usize,
+    next_serial: u64,
+    cache: RefCell<BlockCache>,
+    journal: Vec<u8>,
+    seq: u64,
+}
+
+impl Store {
+    /// An empty store under `budget`, with default tuning.
+    pub fn new(budget: Budget) -> Self {
+        Self::with_config(budget, StoreConfig::default())
+    }
+
+    /// An empty store under `budget`.
+    pub fn with_config(budget: Budget, config: StoreConfig) -> Self {
+        Store {
+            budget,
+            config,
+            index: IdIndex::default(),
+            locs: Vec::new(),
+            free_locals: Vec::new(),
+            hot: HotBuffer::default(),
+            blocks: Vec::new(),
+            block_bytes: 0,
+            raw_block_bytes: 0,
+            dead_rows: 0,
+            live: 0,
+            next_serial: 0,
+            cache: RefCell::new(BlockCache::default()),
+            journal: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    /// The ceiling.
+    pub fn budget(&self) -> Budget {
+        self.budget
+    }
+
+    /// The tuning.
+    pub fn config(&self) -> StoreConfig {
+        self.config
+    }
+
+    /// Number of live records.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// True when the store holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Sequence number of the last change (0 for none).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Heap bytes held by the store: the truth, from capacities.
+    pub fn used_bytes(&self) -> usize {
+        self.bytes_by_kind().total()
+    }
+
+    fn bytes_by_kind(&self) -> BytesByKind {
+        BytesByKind {
+            blocks: vec_bytes(&self.blocks) + self.block_bytes,
+            hot: self.hot.heap_bytes(),
+            index: self.index.heap_bytes() + vec_bytes(&self.locs) + vec_bytes(&self.free_locals),
+            cache: self.cache.borrow().heap_bytes(),
+            journal: vec_bytes(&self.journal),
+        }
+    }
+
+    /// A summary: records, blocks, bytes by kind.
+    pub fn stats(&self) -> Stats {
+        let hot_records = self
+            .hot
+            .entries()
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| self.loc(e.local) == Loc::Hot(*i as u32))
+            .count();
+        Stats {
+            records: self.live,
+            blocks: self.blocks.iter().flatten().count(),
+            dead_rows: self.dead_rows,
+            hot_records,
+            bytes: self.bytes_by_kind(),
+            budget: self.budget,
+            raw_block_bytes: self.raw_block_bytes,
+        }
+    }
+
+    fn available(&self) -> usize {
+        self.budget.bytes().saturating_sub(self.used_bytes())
+    }
+
+    fn loc(&self, local: u32) -> Loc {
+        self.locs
+            .get(local as usize)
+            .map_or(Loc::None, |&v| Loc::unpack(v))
+    }
+
+    // ---- reads -------------------------------------------------------------
+
+    /// The record with backend id `id`.
+    pub fn get(&self, id: &str) -> Option<Account> {
+        let mut found = None;
+        self.index.find(tag_of(id), |local| {
+            found = self.account_if_id(local, id);
+            found.is_some()
+        });
+        found
+    }
+
+    /// The local id of backend id `id`.
+    pub fn local_id(&self, id: &str) -> Option<u32> {
+        self.index
+            .find(tag_of(id), |local| self.id_matches(local, id))
+    }
+
+    /// The record with local id `local`.
+    pub fn get_local(&self, local: u32) -> Option<Account> {
+        match self.loc(local) {
+            Loc::None => None,
+            Loc::Hot(i) => self.hot_account(i),
+            Loc::Block { block, row } => self.with_view(block, |v| v.account(row as usize)),
+        }
+    }
+
+    /// True when a record with backend id `id` is held.
+    pub fn contains(&self, id: &str) -> bool {
+        self.local_id(id).is_some()
+    }
+
+    fn hot_account(&self, i: u32) -> Option<Account> {
+        let e = self.hot.entry(i)?;
+        postcard::from_bytes(self.hot.bytes(e)).ok()
+    }
+
+    fn account_if_id(&self, local: u32, id: &str) -> Option<Account> {
+        match self.loc(local) {
+            Loc::None => None,
+            Loc::Hot(i) => self.hot_account(i).filter(|a| a.id == id),
+            Loc::Block { block, row } => self
+                .with_view(block, |v| {
+                    (v.id(row as usize) == id).then(|| v.account(row as usize))
+                })
+                .flatten(),
+        }
+    }
+
+    fn id_matches(&self, local: u32, id: &str) -> bool {
+        match self.loc(local) {
+            Loc::None => false,
+            Loc::Hot(i) => self
+                .hot
+                .entry(i)
+                .and_then(|e| hot_id(self.hot.bytes(e)))
+                .is_some_and(|h| h == id),
+            Loc::Block { block, row } => self
+                .with_view(block, |v| v.id(row as usize) == id)
+                .unwrap_or(false),
+        }
+    }
+
+    /// Runs `f` on block `block`'s decoded rows, through the cache.
+    fn with_view<R>(&self, block: u32, f: impl FnOnce(&BlockView<'_>) -> R) -> Option<R> {
+        let b = self.blocks.get(block as usize)?.as_ref()?;
+        let mut cache = self.cache.borrow_mut();
+        if let Some(raw) = cache.get(b.serial) {
+            return BlockView::decode(raw).ok().map(|v| f(&v));
+        }
+        let mut raw = block::decompress(&b.bytes, b.raw_len).ok()?;
+        raw.shrink_to_fit();
+        let result = BlockView::decode(&raw).ok().map(|v| f(&v));
+        // Keep it only if it fits in what the budget has left.
+        let cost = cache.insert_cost(vec_bytes(&raw), self.config.cache_blocks);
+        drop(cache);
+        if cost <= self.available() as isize {
+            self.cache
+                .borrow_mut()
+                .insert(b.serial, raw, self.config.cache_blocks);
+        }
+        result
+    }
+
+    /// Every live record, block by block, then the hot buffer.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            store: self,
+            next_block: 0,
+            pending: Vec::new(),
+            next_hot: 0,
+        }
+    }
+
+    // ---- writes ------------------------------------------------------------
+
+    /// Inserts or replaces a record (keyed by its backend id).
+    ///
+    /// On refusal the record is handed back and nothing changed.
+    pub fn upsert(&mut self, account: Account) -> Result<Upserted, Rejected<Account>> {
+        let encoded = match self.check_record(&account) {
+            Ok(e) => e,
+            Err(error) => {
+                return Err(Rejected {
+                    value: account,
+                    error,
+                })
+            }
+        };
+        let existing = self.local_id(&account.id);
+        let lens = [encoded.len()];
+        let new = usize::from(existing.is_none());
+        if let Err(error) = self.write_cost(&lens, new).and_then(|n| self.make_room(n)) {
+            return Err(Rejected {
+                value: account,
+                error,
+            });
+        }
+        // Room may have come from compacting the hot buffer: cost again.
+        if let Err(error) = self.write_cost(&lens, new).and_then(|n| self.make_room(n)) {
+            return Err(Rejected {
+                value: account,
+                error,
+            });
+        }
+        self.reserve_write(&lens, new);
+        let outcome = self.apply_upsert(&account, &encoded, existing);
+        self.maintain();
+        Ok(outcome)
+    }
+
+    /// Inserts or replaces all records, or none of them.
+    ///
+    /// The whole batch is checked against the budget first; on refusal every
+    /// record is handed back and nothing changed.
+    pub fn upsert_batch(
+        &mut self,
+        accounts: Vec<Account>,
+    ) -> Result<BatchReport, Rejected<Vec<Account>>> {
+        let mut encoded = Vec::with_capacity(accounts.len());
+        let mut new_ids: BTreeMap<&str, ()> = BTreeMap::new();
+        for a in &accounts {
+            match self.check_record(a) {
+                Ok(e) => encoded.push(e),
+                Err(error) => {
+                    drop(new_ids);
+                    return Err(Rejected {
+                        value: accounts,
+                        error,
+                    });
+                }
+            }
+            if !self.contains(&a.id) {
+                new_ids.insert(&a.id, ());
+            }
+        }
+        let lens: Vec<usize> = encoded.iter().map(Vec::len).collect();
+        let new = new_ids.len();
+        drop(new_ids);
+        for _ in 0..2 {
+            // Twice: room may have come from compacting the hot buffer.
+            if let Err(error) = self.write_cost(&lens, new).and_then(|n| self.make_room(n)) {
+                return Err(Rejected {
+                    value: accounts,
+                    error,
+                });
+            }
+        }
+        self.reserve_write(&lens, new);
+        let mut report = BatchReport::default();
+        for (a, e) in accounts.iter().zip(&encoded) {
+            match self.apply_upsert(a, e, self.local_id(&a.id)) {
+                Upserted::Inserted(_) => report.inserted += 1,
+                Upserted::Updated(_) => report.updated += 1,
+            }
+        }
+        drop(encoded);
+        self.maintain();
+        Ok(report)
+    }
+
+    /// Deletes the record with backend id `id`; `Ok(false)` when there is none.
+    ///
+    /// Fails only when the journal frame for the delete does not fit.
+    pub fn delete(&mut self, id: &str) -> Result<bool, BudgetExceeded> {
+        let Some(local) = self.local_id(id) else {
+            return Ok(false);
+        };
+        if self.config.journal {
+            let payload = journal::encode_op(&JournalOpRef::Delete(id));
+            let needed = growth_bytes(&self.journal, journal::frame_len(payload.len()));
+            self.make_room(needed).map_err(|e| match e {
+                WriteError::Budget(b) => b,
+                _ => BudgetExceeded {
+                    needed,
+                    available: self.available(),
+                },
+            })?;
+            self.seq += 1;
+            grow_to(&mut self.journal, journal::frame_len(payload.len()));
+            journal::put_frame(&mut self.journal, self.seq, &payload);
+        } else {
+            self.seq += 1;
+        }
+        self.remove_local(id, local);
+        Ok(true)
+    }
+
+    /// Compacts: moves the hot buffer into blocks and rewrites blocks that are
+    /// mostly dead rows. Frees memory; returns the bytes freed.
+    pub fn compact(&mut self) -> usize {
+        let before = self.used_bytes();
+        self.cache.borrow_mut().clear();
+        self.flush_hot();
+        self.rewrite_sparse_blocks();
+        self.flush_hot();
+        before.saturating_sub(self.used_bytes())
+    }
+
+    /// Takes the journal frames written since the last call, for the caller to
+    /// append to durable storage (after [`journal::journal_header`]).
+    pub fn take_journal(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.journal)
+    }
+
+    /// Drops the inflated-block cache (frees its bytes).
+    pub fn clear_cache(&mut self) {
+        self.cache.borrow_mut().clear();
+    }
+
+    fn check_record(&self, a: &Account) -> Result<Vec<u8>, WriteError> {
+        if a.id.is_empty() {
+            return Err(WriteError::EmptyId);
+        }
+        if a.id.len() > MAX_ID_BYTES {
+            return Err(WriteError::IdTooLong { len: a.id.len() });
+        }
+        let encoded =
+            postcard::to_allocvec(a).map_err(|_| WriteError::RecordTooLarge { len: usize::MAX })?;
+        if encoded.len() > MAX_RECORD_BYTES {
+            return Err(WriteError::RecordTooLarge { len: encoded.len() });
+        }
+        Ok(encoded)
+    }
+
+    /// Bytes that writing records of `lens` encoded bytes, `new` of them new,
+    /// would add (before any compaction).
+    fn write_cost(&self, lens: &[usize], new: usize) -> Result<usize, WriteError> {
+        let total: usize = lens.iter().sum();
+        let fresh_locals = new.saturating_sub(self.free_locals.len());
+        if self.locs.len() + fresh_locals > MAX_LOCALS {
+            return Err(WriteError::Full);
+        }
+        Ok(self.hot.growth_bytes_many(total, lens.len())
+            + growth_bytes(&self.locs, fresh_locals)
+            + self.index.growth_bytes(new)
+            + growth_bytes(&self.journal, self.journal_bytes(lens)))
+    }
+
+    /// Makes the room [`Store::write_cost`] counted, all at once, so that the
+    /// writes that follow grow nothing further.
+    fn reserve_write(&mut self, lens: &[usize], new: usize) {
+        let total: usize = lens.iter().sum();
+        let fresh_locals = new.saturating_sub(self.free_locals.len());
+        self.hot.reserve_many(total, lens.len());
+        grow_to(&mut self.locs, fresh_locals);
+        self.index.reserve(new);
+        let journal_bytes = self.journal_bytes(lens);
+        grow_to(&mut self.journal, journal_bytes);
+    }
+
+    fn journal_bytes(&self, lens: &[usize]) -> usize {
+        if self.config.journal {
+            lens.iter().map(|&l| journal::frame_len(1 + l)).sum()
+        } else {
+            0
+        }
+    }
+
+    /// Makes `needed` bytes available: drops the cache, then compacts the hot
+    /// buffer if that helps. Changes no record.
+    fn make_room(&mut self, needed: usize) -> Result<(), WriteError> {
+        if needed <= self.available() {
+            return Ok(());
+        }
+        self.cache.borrow_mut().clear();
+        if needed > self.available() && !self.hot.is_empty() {
+            self.flush_hot();
+        }
+        if needed > self.available() {
+            return Err(WriteError::Budget(BudgetExceeded {
+                needed,
+                available: self.available(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Writes a checked record; room was made by [`Store::reserve_write`].
+    fn apply_upsert(&mut self, a: &Account, encoded: &[u8], existing: Option<u32>) -> Upserted {
+        self.seq += 1;
+        if self.config.journal {
+            journal::put_frame(&mut self.journal, self.seq, &upsert_payload(encoded));
+        }
+        let (local, outcome) = match existing {
+            Some(local) => {
+                self.mark_dead(local);
+                (local, Upserted::Updated(local))
+            }
+            None => {
+                let local = self.free_locals.pop().unwrap_or_else(|| {
+                    self.locs.push(LOC_NONE);
+                    (self.locs.len() - 1) as u32
+                });
+                self.index.insert(tag_of(&a.id), local);
+                self.live += 1;
+                (local, Upserted::Inserted(local))
+            }
+        };
+        let hot_index = self.hot.push(local, encoded);
+        self.locs[local as usize] = Loc::Hot(hot_index).pack();
+        outcome
+    }
+
+    /// Forgets where `local`'s current version sits (it is being replaced).
+    fn mark_dead(&mut self, local: u32) {
+        if let Loc::Block { block, .. } = self.loc(local) {
+            self.dead_rows += 1;
+            let free = match self.blocks.get_mut(block as usize).and_then(Option::as_mut) {
+                Some(b) => {
+                    b.live = b.live.saturating_sub(1);
+                    b.live == 0
+                }
+                None => false,
+            };
+            if free {
+                self.free_block(block);
+            }
+        }
+    }
+
+    fn free_block(&mut self, block: u32) {
+        if let Some(b) = self.blocks.get_mut(block as usize).and_then(Option::take) {
+            self.block_bytes -= b.bytes.len();
+            self.raw_block_bytes -= b.raw_len as usize;
+            self.dead_rows -= usize::from(b.rows - b.live);
+        }
+    }
+
+    fn remove_local(&mut self, id: &str, local: u32) {
+        self.mark_dead(local);
+        self.locs[local as usize] = LOC_NONE;
+        self.index.remove(tag_of(id), local);
+        // The free list never needs more room than the location table has.
+        if self.free_locals.capacity() == self.free_locals.len() {
+            let target = crate::budget::target_capacity(
+                self.free_locals.capacity(),
+                self.free_locals.len() + 1,
+            );
+            let fits = (target - self.free_locals.capacity()) * 4 <= self.available();
+            if !fits {
+                // Keep the local id unused rather than break the budget.
+                self.live -= 1;
+                return;
+            }
+            grow_to(&mut self.free_locals, 1);
+        }
+        self.free_locals.push(local);
+        self.live -= 1;
+    }
+
+    /// Compacts the hot buffer into blocks when it holds a block's worth, and
+    /// rewrites blocks when dead rows pile up.
+    fn maintain(&mut self) {
+        if self.hot.arena_len() >= self.config.block_bytes || self.hot.len() >= MAX_ROWS {
+            self.flush_hot();
+        }
+        if self.dead_rows > 1024 && self.dead_rows * 2 > self.live {
+            self.rewrite_sparse_blocks();
+            self.flush_hot();
+        }
+    }
+
+    /// Moves the hot buffer's live records into new blocks. Best effort: if the
+    /// blocks would not fit the budget, nothing changes.
+    fn flush_hot(&mut self) {
+        if self.hot.is_empty() {
+            return;
+        }
+        let live: Vec<(u32, u32)> = self
+            .hot
+            .entries()
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| self.loc(e.local) == Loc::Hot(*i as u32))
+            .map(|(i, e)| (i as u32, e.local))
+            .collect();
+        // Group live entries into blocks of about `block_bytes` raw bytes.
+        let mut new_blocks: Vec<(Block, Vec<u32>)> = Vec::new();
+        let mut start = 0;
+        while start < live.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < live.len()
+                && end - start < MAX_ROWS
+                && (end == start || bytes < self.config.block_bytes)
+            {
+                if let Some(e) = self.hot.entry(live[end].0) {
+                    bytes += self.hot.bytes(e).len();
+                }
+                end += 1;
+            }
+            let accounts: Vec<(u32, Account)> = live[start..end]
+                .iter()
+                .filter_map(|&(i, local)| self.hot_account(i).map(|a| (local, a)))
+                .collect();
+            let rows: Vec<(u32, &Account)> = accounts.iter().map(|(l, a)| (*l, a)).collect();
+            let raw = block::encode_raw(&rows);
+            let compressed = block::compress(&raw).into_boxed_slice();
+            let locals = accounts.iter().map(|(l, _)| *l).collect();
+            new_blocks.push((
+                Block {
+                    bytes: compressed,
+                    raw_len: raw.len() as u32,
+                    rows: rows.len() as u16,
+                    live: rows.len() as u16,
+                    serial: 0,
+                },
+                locals,
+            ));
+            start = end;
+        }
+        drop(live);
+        // Would the result fit? The hot buffer's bytes come back.
+        let free_slots = self.blocks.iter().filter(|b| b.is_none()).count();
+        let added: usize = new_blocks.iter().map(|(b, _)| b.bytes.len()).sum();
+        let table = growth_bytes(&self.blocks, new_blocks.len().saturating_sub(free_slots));
+        let after = self.used_bytes() - self.hot.heap_bytes() + added + table;
+        let slots_ok =
+            self.blocks.len() + new_blocks.len().saturating_sub(free_slots) <= MAX_BLOCKS;
+        if after > self.budget.bytes() || !slots_ok {
+            return;
+        }
+        grow_to(
+            &mut self.blocks,
+            new_blocks.len().saturating_sub(free_slots),
+        );
+        for (mut b, locals) in new_blocks {
+            b.serial = self.next_serial;
+            self.next_serial += 1;
+            self.block_bytes += b.bytes.len();
+            self.raw_block_bytes += b.raw_len as usize;
+            let slot = match self.blocks.iter().position(Option::is_none) {
+                Some(s) => s,
+                None => {
+                    self.blocks.push(None);
+                    self.blocks.len() - 1
+                }
+            };
+            for (row, &local) in locals.iter().enumerate() {
+                self.locs[local as usize] = Loc::Block {
+                    block: slot as u32,
+                    row: row as u32,
+                }
+                .pack();
+            }
+            self.blocks[slot] = Some(b);
+        }
+        self.hot.clear();
+    }
+
+    /// Moves the live rows of blocks that are at least half dead back into the
+    /// hot buffer, block by block while the budget allows, and frees them.
+    fn rewrite_sparse_blocks(&mut self) {
+        for block in 0..self.blocks.len() as u32 {
+            let sparse = self.blocks[block as usize]
+                .as_ref()
+                .is_some_and(|b| usize::from(b.live) * 2 <= usize::from(b.rows));
+            if !sparse {
+                continue;
+            }
+            let rows: Vec<(u32, Vec<u8>)> = self
+                .with_view(block, |v| {
+                    (0..v.rows())
+                        .filter(|&r| {
+                            self.loc(v.local_id(r))
+                                == Loc::Block {
+                                    block,
+                                    row: r as u32,
+                                }
+                        })
+                        .map(|r| {
+                            (
+                                v.local_id(r),
+                                postcard::to_allocvec(&v.account(r)).unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let lens: Vec<usize> = rows.iter().map(|(_, e)| e.len()).collect();
+            let needed = self.hot.growth_bytes_many(lens.iter().sum(), lens.len());
+            if needed > self.available() {
+                self.cache.borrow_mut().clear();
+                if needed > self.available() {
+                    continue;
+                }
+            }
+            self.hot.reserve_many(lens.iter().sum(), lens.len());
+            for (local, encoded) in &rows {
+                let i = self.hot.push(*local, encoded);
+                self.locs[*local as usize] = Loc::Hot(i).pack();
+            }
+            self.free_block(block);
+            self.cache.borrow_mut().clear();
+            if self.hot.arena_len() >= self.config.block_bytes {
+                self.flush_hot();
+            }
+        }
+    }
+}
+
+/// The journal payload of an upsert: the op's variant tag, then the record
+/// exactly as postcard encodes it (so the record is encoded once).
+fn upsert_payload(encoded: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(1 + encoded.len());
+    p.push(0); // JournalOpRef::Upsert
+    p.extend_from_slice(encoded);
+    p
+}
+
+/// The backend id at the front of a postcard-encoded account (its first field).
+fn hot_id(bytes: &[u8]) -> Option<&str> {
+    let mut r = crate::format::Reader::new(bytes);
+    let s = r.bytes().ok()?;
+    core::str::from_utf8(s).ok()
+}
+
+/// Iterator over every live record; see [`Store::iter`].
+pub struct Iter<'a> {
+    store: &'a Store,
+    next_block: usize,
+    pending: Vec<Account>,
+    next_hot: usize,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = Account;
+
+    fn next(&mut self) -> Option<Account> {
+        loop {
+            if let Some(a) = self.pending.pop() {
+                return Some(a);
+            }
+            let s = self.store;
+            if self.next_block < s.blocks.len() {
+                let block = self.next_block as u32;
+                self.next_block += 1;
+                let Some(b) = s.blocks[block as usize].as_ref() else {
+                    continue;
+                };
+                // Inflate outside the cache: a scan must not evict hot reads.
+                let Ok(raw) = block::decompress(&b.bytes, b.raw_len) else {
+                    continue;
+                };
+                if let Ok(v) = BlockView::decode(&raw) {
+                    self.pending = (0..v.rows())
+                        .rev()
+                        .filter(|&r| {
+                            s.loc(v.local_id(r))
+                                == Loc::Block {
+                                    block,
+                                    row: r as u32,
+                                }
+                        })
+                        .map(|r| v.account(r))
+                        .collect();
+                }
+                continue;
+            }
+            while self.next_hot < s.hot.len() {
+                let i = self.next_hot as u32;
+                self.next_hot += 1;
+                let live = s
+                    .hot
+                    .entry(i)
+                    .is_some_and(|e| s.loc(e.local) == Loc::Hot(i));
+                if live {
+                    if let Some(a) = s.hot_account(i) {
+                        return Some(a);
+                    }
+                }
+            }
+            return None;
+        }
+    }
+}
+
+/// Internal access for the snapshot codec.
+impl Store {
+    pub(crate) fn parts(&self) -> (&[Option<Block>], &HotBuffer, &[u32]) {
+        (&self.blocks, &self.hot, &self.locs)
+    }
+
+    pub(crate) fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+
+    pub(crate) fn set_journaling(&mut self, on: bool) {
+        self.config.journal = on;
+    }
+
+    /// Installs a block read from a snapshot; `live_rows` are (row, local, id).
+    pub(crate) fn install_block(
+        &mut self,
+        bytes: Box<[u8]>,
+        raw_len: u32,
+        rows: u16,
+        live_rows: &[(u32, u32, &str)],
+    ) -> Result<(), InstallError> {
+        let block = self.blocks.len() as u32;
+        if self.blocks.len() >= MAX_BLOCKS {
+            return Err(InstallError::Corrupt("block count"));
+        }
+        let needed = growth_bytes(&self.blocks, 1)
+            + bytes.len()
+            + self.install_cost(live_rows.len(), live_rows.iter().map(|r| r.1));
+        if needed > self.available() {
+            return Err(InstallError::Budget(BudgetExceeded {
+                needed,
+                available: self.available(),
+            }));
+        }
+        for &(row, local, id) in live_rows {
+            self.claim_local(local, id, Loc::Block { block, row })?;
+        }
+        grow_to(&mut self.blocks, 1);
+        self.block_bytes += bytes.len();
+        self.raw_block_bytes += raw_len as usize;
+        self.dead_rows += usize::from(rows) - live_rows.len();
+        self.blocks.push(Some(Block {
+            bytes,
+            raw_len,
+            rows,
+            live: live_rows.len() as u16,
+            serial: self.next_serial,
+        }));
+        self.next_serial += 1;
+        Ok(())
+    }
+
+    /// Installs a hot record read from a snapshot.
+    pub(crate) fn install_hot(&mut self, local: u32, encoded: &[u8]) -> Result<(), InstallError> {
+        let account: Account =
+            postcard::from_bytes(encoded).map_err(|_| InstallError::Corrupt("hot record"))?;
+        if self.check_record(&account).is_err() {
+            return Err(InstallError::Corrupt("hot record"));
+        }
+        let needed =
+            self.hot.growth_bytes(encoded.len()) + self.install_cost(1, core::iter::once(local));
+        if needed > self.available() {
+            return Err(InstallError::Budget(BudgetExceeded {
+                needed,
+                available: self.available(),
+            }));
+        }
+        let i = self.hot.push(local, encoded);
+        self.claim_local(local, &account.id, Loc::Hot(i))
+    }
+
+    fn install_cost(&self, n: usize, locals: impl Iterator<Item = u32>) -> usize {
+        let max_local = locals.max().map_or(0, |l| l as usize + 1);
+        let extra = max_local.saturating_sub(self.locs.len());
+        growth_bytes(&self.locs, extra) + self.index.growth_bytes(n)
+    }
+
+    fn claim_local(&mut self, local: u32, id: &str, loc: Loc) -> Result<(), InstallError> {
+        if local == LOC_NONE || local as usize >= MAX_LOCALS {
+            return Err(InstallError::Corrupt("local id"));
+        }
+        if self.loc(local) != Loc::None {
+            return Err(InstallError::Corrupt("duplicate local id"));
+        }
+        if self.contains(id) {
+            return Err(InstallError::Corrupt("duplicate record id"));
+        }
+        if id.is_empty() || id.len() > MAX_ID_BYTES {
+            return Err(InstallError::Corrupt("record id"));
+        }
+        let need = local as usize + 1;
+        if need > self.locs.len() {
+            let extra = need - self.locs.len();
+            grow_to(&mut self.locs, extra);
+            self.locs.resize(need, LOC_NONE);
+        }
+        self.locs[local as usize] = loc.pack();
+        self.index.insert(tag_of(id), local);
+        self.live += 1;
+        Ok(())
+    }
+
+    /// After installing everything: the gaps in local ids become the free list.
+    pub(crate) fn finish_install(&mut self) -> Result<(), InstallError> {
+        let gaps = self.locs.iter().filter(|&&l| l == LOC_NONE).count();
+        let needed = growth_bytes(&self.free_locals, gaps);
+        if needed > self.available() {
+            return Err(InstallError::Budget(BudgetExceeded {
+                needed,
+                available: self.available(),
+            }));
+        }
+        grow_to(&mut self.free_locals, gaps);
+        // Reuse the lowest ids first (popped from the end).
+        for (i, _) in self
+            .locs
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, &l)| l == LOC_NONE)
+        {
+            self.free_locals.push(i as u32);
+        }
+        Ok(())
+    }
+}
+
+/// Most local ids a store hands out (a location packs the rest).
+pub(crate) const MAX_LOCALS: usize = (u32::MAX - 1) as usize;
+
+/// Why a snapshot part could not be installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InstallError {
+    Budget(BudgetExceeded),
+    Corrupt(&'static str),
+}
+
+impl From<BlockError> for InstallError {
+    fn from(_: BlockError) -> Self {
+        InstallError::Corrupt("block")
+    }
+}

@@ -1,0 +1,105 @@
+//! Shared test data: random accounts that stress the codec (Unicode, empty and
+//! odd fields, repeated ids so that upserts replace).
+#![allow(dead_code)]
+
+use proptest::prelude::*;
+use satchel_core::model::{Account, Activity, ActivityKind, Address, CustomValue, Geo};
+
+/// Text that mixes ASCII, Nordic/German diacritics, CJK, HTML and controls.
+pub fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[a-zA-Z ]{0,12}",
+        1 => "[åäöÅÄÖüßé深圳华强电子 <>&\"'\\x00-\\x1f]{0,10}",
+        1 => Just(String::new()),
+    ]
+}
+
+/// A small pool of ids so that random operations hit existing records.
+pub fn id() -> impl Strategy<Value = String> {
+    (0u32..40).prop_map(|i| format!("0015g{:08}", i * 7919 % 1000))
+}
+
+pub fn activity() -> impl Strategy<Value = Activity> {
+    (0u8..6, any::<i64>(), "rep-[0-9]{2}", text()).prop_map(|(k, at, by, text)| Activity {
+        kind: ActivityKind::from_code(k).unwrap(),
+        at,
+        by,
+        text,
+    })
+}
+
+pub fn custom() -> impl Strategy<Value = CustomValue> {
+    prop_oneof![
+        text().prop_map(CustomValue::Text),
+        any::<i64>().prop_map(CustomValue::Int),
+        (any::<i64>(), 0u8..6).prop_map(|(value, scale)| CustomValue::Decimal { value, scale }),
+        (any::<i64>(), "[A-Z]{3}")
+            .prop_map(|(minor, currency)| CustomValue::Money { minor, currency }),
+        any::<i64>().prop_map(CustomValue::Date),
+        any::<bool>().prop_map(CustomValue::Bool),
+        "(smb|mid|enterprise)".prop_map(CustomValue::Enum),
+    ]
+}
+
+pub fn account() -> impl Strategy<Value = Account> {
+    let who = (id(), text(), text(), text(), "[0-9 +-]{0,12}");
+    let address = (
+        text(),
+        "(Stockholm|Berlin|深圳|London)",
+        "[0-9]{5}",
+        "(SE|DE|CN|GB)",
+    );
+    let sales = (
+        proptest::option::of((any::<i32>(), any::<i32>())),
+        "(SE-N-0[1-3]|DE-BY-01)",
+        "rep-[0-9]{2}",
+        "(lead|won|lost)",
+        any::<i64>(),
+        "(SEK|EUR)",
+    );
+    let times = (
+        proptest::option::of(any::<i64>()),
+        proptest::option::of(any::<i64>()),
+        any::<i64>(),
+        any::<u64>(),
+    );
+    let lists = (
+        proptest::collection::vec("(vip|key-account|reseller)", 0..3),
+        proptest::collection::btree_map("(segment|employees|rating)", custom(), 0..3),
+        proptest::collection::vec(activity(), 0..4),
+    );
+    (who, address, sales, times, lists).prop_map(
+        |(
+            (id, name, company, email, phone),
+            (street, city, postcode, country),
+            (geo, territory, owner, stage, deal_value, currency),
+            (last_contact, next_visit, updated_at, version),
+            (tags, custom, activities),
+        )| Account {
+            id,
+            name,
+            company,
+            email,
+            phone,
+            address: Address {
+                street,
+                city,
+                postcode,
+                country,
+            },
+            geo: geo.map(|(lat_e6, lon_e6)| Geo { lat_e6, lon_e6 }),
+            territory,
+            owner,
+            stage,
+            deal_value,
+            currency,
+            last_contact,
+            next_visit,
+            updated_at,
+            version,
+            tags,
+            custom,
+            activities,
+        },
+    )
+}
