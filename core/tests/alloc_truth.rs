@@ -70,7 +70,8 @@ fn account(n: u64) -> Account {
     a.address.city = "深圳".into();
     a.tags = (0..n % 3).map(|t| format!("tag-{t}")).collect();
     if n % 4 == 0 {
-        a.custom.insert("employees".into(), CustomValue::Int(n as i64));
+        a.custom
+            .insert("employees".into(), CustomValue::Int(n as i64));
     }
     for k in 0..(n % 5) {
         a.activities.push(Activity {
@@ -90,8 +91,17 @@ fn held() -> isize {
 /// `step` is only formatted on failure: a string alive here would count.
 fn check(store: &Store, base: isize, step: impl Fn() -> String) {
     let heap = held() - base;
-    assert_eq!(heap, store.used_bytes() as isize, "heap vs used_bytes after {}", step());
-    assert!(store.used_bytes() <= store.budget().bytes(), "budget after {}", step());
+    assert_eq!(
+        heap,
+        store.used_bytes() as isize,
+        "heap vs used_bytes after {}",
+        step()
+    );
+    assert!(
+        store.used_bytes() <= store.budget().bytes(),
+        "budget after {}",
+        step()
+    );
 }
 
 fn exercise(budget: usize, config: StoreConfig) {
@@ -123,7 +133,8 @@ fn exercise(budget: usize, config: StoreConfig) {
             let journal = store.take_journal();
             drop(journal);
             drop(store);
-            let (reopened, _) = Store::open(Some(&snap), None, Budget::new(budget), config).unwrap();
+            let (reopened, _) =
+                Store::open(Some(&snap), None, Budget::new(budget), config).unwrap();
             drop(snap);
             store = reopened;
             check(&store, base, || "reopen".into());
@@ -138,9 +149,23 @@ fn exercise(budget: usize, config: StoreConfig) {
 #[test]
 fn used_bytes_is_the_heap() {
     // Tight: many refusals, compactions forced by the budget.
-    exercise(48 * 1024, StoreConfig { block_bytes: 8 * 1024, cache_blocks: 2, journal: true });
+    exercise(
+        48 * 1024,
+        StoreConfig {
+            block_bytes: 8 * 1024,
+            cache_blocks: 2,
+            journal: true,
+        },
+    );
     // Roomy: everything fits; journal grows until taken at snapshots.
     exercise(4 << 20, StoreConfig::default());
     // No journal, tiny blocks.
-    exercise(256 * 1024, StoreConfig { block_bytes: 1024, cache_blocks: 8, journal: false });
+    exercise(
+        256 * 1024,
+        StoreConfig {
+            block_bytes: 1024,
+            cache_blocks: 8,
+            journal: false,
+        },
+    );
 }

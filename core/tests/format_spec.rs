@@ -1,0 +1,214 @@
+//! `core/FORMAT.md` is normative: its tables must match the constants in
+//! `format.rs` and the field order of the block payload, and the golden blobs
+//! in `fixtures/golden/` (written by format version 1) must keep loading.
+//!
+//! To re-create the golden blobs after a deliberate format change (with a new
+//! version number): `SATCHEL_BLESS=1 cargo test -p satchel-core --test format_spec`.
+
+use std::path::PathBuf;
+
+use satchel_core::budget::Budget;
+use satchel_core::format;
+use satchel_core::journal::journal_header;
+use satchel_core::model::{Account, Activity, ActivityKind, CustomValue, Geo};
+use satchel_core::store::{Store, StoreConfig};
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+}
+
+fn spec() -> String {
+    std::fs::read_to_string(repo("core/FORMAT.md")).unwrap()
+}
+
+/// Rows of the first table after the heading `## {section}`.
+fn table(section: &str) -> Vec<Vec<String>> {
+    let doc = spec();
+    let start = doc
+        .find(&format!("## {section}\n"))
+        .unwrap_or_else(|| panic!("no section {section}"));
+    doc[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2) // heading and rule
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// (offset, size) of `field` in a table with offset | size | field columns.
+fn field(rows: &[Vec<String>], name: &str) -> (usize, usize) {
+    let row = rows
+        .iter()
+        .find(|r| r[2] == name)
+        .unwrap_or_else(|| panic!("no field {name}"));
+    (row[0].parse().unwrap(), row[1].parse().unwrap_or(0))
+}
+
+#[test]
+fn header_table_matches_the_code() {
+    let rows = table("Blob header");
+    assert_eq!(
+        field(&rows, "magic"),
+        (format::OFFSET_MAGIC, format::MAGIC.len())
+    );
+    assert_eq!(field(&rows, "type"), (format::OFFSET_TYPE, 1));
+    assert_eq!(field(&rows, "version"), (format::OFFSET_VERSION, 1));
+    assert_eq!(field(&rows, "reserved"), (format::OFFSET_RESERVED, 2));
+    assert_eq!(field(&rows, "body length"), (format::OFFSET_BODY_LEN, 8));
+    let end = rows
+        .iter()
+        .map(|r| r[0].parse::<usize>().unwrap() + r[1].parse::<usize>().unwrap())
+        .max();
+    assert_eq!(end, Some(format::HEADER_LEN));
+    assert!(spec().contains(&format!(
+        "| 5 | 1 | version | format version, `{}` |",
+        format::VERSION
+    )));
+    assert!(spec().contains("the ASCII bytes `STCH`") && format::MAGIC == *b"STCH");
+    assert_eq!(format::BlobType::Snapshot as u8, 1);
+    assert_eq!(format::BlobType::Journal as u8, 2);
+}
+
+#[test]
+fn journal_frame_table_matches_the_code() {
+    let rows = table("Journal (type 2)");
+    assert_eq!(field(&rows, "payload").0, format::FRAME_HEADER_LEN);
+    let header = journal_header();
+    assert_eq!(&header[..4], b"STCH");
+    assert_eq!(header[format::OFFSET_TYPE], 2);
+    assert_eq!(header.len(), format::HEADER_LEN);
+}
+
+#[test]
+fn block_column_table_matches_the_struct() {
+    let source = std::fs::read_to_string(repo("core/src/block.rs")).unwrap();
+    let start = source.find("struct Columns<'a> {").unwrap();
+    let end = start + source[start..].find("\n}").unwrap();
+    let fields: Vec<&str> = source[start..end]
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.starts_with("//") && !l.starts_with("#[") && l.contains(':'))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    let documented: Vec<String> = table("Block payload")
+        .into_iter()
+        .map(|r| r[1].clone())
+        .collect();
+    assert_eq!(documented, fields);
+}
+
+/// A deterministic store that uses every column, every custom type, the hot
+/// buffer, dead rows and Unicode.
+fn golden_store() -> Store {
+    let config = StoreConfig {
+        block_bytes: 1024,
+        cache_blocks: 1,
+        journal: true,
+    };
+    let mut store = Store::with_config(Budget::new(1 << 20), config);
+    let customs = [
+        CustomValue::Text("Lieferung über Hamburg".into()),
+        CustomValue::Int(-42),
+        CustomValue::Decimal {
+            value: 45,
+            scale: 1,
+        },
+        CustomValue::Money {
+            minor: 1_000_000,
+            currency: "SEK".into(),
+        },
+        CustomValue::Date(1_790_000_000),
+        CustomValue::Bool(true),
+        CustomValue::Enum("enterprise".into()),
+    ];
+    let names = ["Åsa Ström", "Jürgen Weiß", "王伟", "Mary O'Brien <Ltd>"];
+    for i in 0..24u32 {
+        let mut a = Account {
+            id: format!("0015g00000{i:08}"),
+            name: names[i as usize % 4].into(),
+            company: format!("Nordvik {i} AB"),
+            email: format!("k{i}@nordvik.se"),
+            phone: "+46 8 123 45 67".into(),
+            geo: (i % 3 != 0).then_some(Geo {
+                lat_e6: 59_329_323 + i as i32,
+                lon_e6: 18_068_581,
+            }),
+            territory: format!("SE-N-0{}", i % 3),
+            owner: format!("rep-{:04}", i % 5),
+            stage: ["lead", "won"][i as usize % 2].into(),
+            deal_value: i64::from(i) * 10_000,
+            currency: "SEK".into(),
+            last_contact: (i % 2 == 0).then_some(1_789_000_000),
+            next_visit: (i % 4 == 0).then_some(1_790_500_000),
+            updated_at: 1_789_900_000 + i64::from(i),
+            version: u64::from(i),
+            tags: (0..i % 3).map(|t| format!("tag-{t}")).collect(),
+            ..Account::default()
+        };
+        a.address.city = ["Stockholm", "深圳"][i as usize % 2].into();
+        a.address.country = ["SE", "CN"][i as usize % 2].into();
+        a.address.postcode = "111 22".into();
+        a.address.street = "Drottninggatan 1".into();
+        a.custom
+            .insert(format!("field{}", i % 7), customs[i as usize % 7].clone());
+        a.activities.push(Activity {
+            kind: ActivityKind::from_code((i % 6) as u8).unwrap(),
+            at: 1_789_800_000,
+            by: "rep-0001".into(),
+            text: "Besök bokat, 深圳 kontor".into(),
+        });
+        store.upsert(a).unwrap();
+    }
+    store.delete("0015g0000000000003").unwrap();
+    store
+}
+
+#[test]
+fn golden_blobs_load_and_encode_the_same() {
+    let mut store = golden_store();
+    let snapshot = store.snapshot();
+    let mut journal = journal_header().to_vec();
+    journal.extend(store.take_journal());
+    let (snap_path, journal_path) = (
+        repo("fixtures/golden/snapshot-v1.bin"),
+        repo("fixtures/golden/journal-v1.bin"),
+    );
+    if std::env::var_os("SATCHEL_BLESS").is_some() {
+        std::fs::write(&snap_path, &snapshot).unwrap();
+        std::fs::write(&journal_path, &journal).unwrap();
+    }
+    let golden_snapshot =
+        std::fs::read(&snap_path).expect("golden snapshot (SATCHEL_BLESS=1 writes it)");
+    let golden_journal = std::fs::read(&journal_path).expect("golden journal");
+    let config = store.config();
+    let all = |s: &Store| {
+        let mut v: Vec<Account> = s.iter().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    };
+    let (from_snapshot, _) =
+        Store::open(Some(&golden_snapshot), None, Budget::new(1 << 20), config).unwrap();
+    assert_eq!(all(&from_snapshot), all(&store));
+    let (from_journal, report) =
+        Store::open(None, Some(&golden_journal), Budget::new(1 << 20), config).unwrap();
+    assert_eq!(report.replayed, 25);
+    assert_eq!(all(&from_journal), all(&store));
+    // The writer still produces version 1 bytes exactly.
+    assert_eq!(
+        snapshot, golden_snapshot,
+        "snapshot bytes changed: bump the format version"
+    );
+    assert_eq!(
+        journal, golden_journal,
+        "journal bytes changed: bump the format version"
+    );
+}
