@@ -1,0 +1,66 @@
+//! `satchel stats` and `satchel get`: open a snapshot and look inside.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use satchel_core::budget::Budget;
+use satchel_core::store::{Store, StoreConfig};
+
+fn open(path: &Path, budget: Budget) -> Result<Store, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (store, _) = Store::open(Some(&bytes), None, budget, StoreConfig::default())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(store)
+}
+
+pub fn stats(path: &Path, budget: Budget) -> Result<ExitCode, String> {
+    let store = open(path, budget)?;
+    print_stats(&store);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn print_stats(store: &Store) {
+    let s = store.stats();
+    let b = s.bytes;
+    println!("store");
+    println!("  records         {:>12}", s.records);
+    println!(
+        "  blocks          {:>12}  ({} dead rows)",
+        s.blocks, s.dead_rows
+    );
+    println!("  hot records     {:>12}", s.hot_records);
+    println!("  budget          {:>12} bytes", s.budget.bytes());
+    println!(
+        "  used            {:>12} bytes  ({:.1}% of budget)",
+        b.total(),
+        100.0 * b.total() as f64 / s.budget.bytes().max(1) as f64
+    );
+    println!(
+        "    blocks        {:>12}  (inflate to {}, ratio {:.2})",
+        b.blocks,
+        s.raw_block_bytes,
+        s.raw_block_bytes as f64 / b.blocks.max(1) as f64
+    );
+    println!("    hot buffer    {:>12}", b.hot);
+    println!(
+        "    index         {:>12}  ({:.1} bytes/record)",
+        b.index,
+        b.index as f64 / s.records.max(1) as f64
+    );
+    println!("    cache         {:>12}", b.cache);
+    println!("    journal       {:>12}", b.journal);
+}
+
+pub fn get(path: &Path, id: &str, budget: Budget) -> Result<ExitCode, String> {
+    let store = open(path, budget)?;
+    match store.get(id) {
+        Some(a) => {
+            println!("{}", serde_json::to_string(&a).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!("satchel: no account with id {id:?}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
