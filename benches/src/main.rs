@@ -1,1 +1,76 @@
-fn main() {}
+//! `satchel-benches`: Satchel measured beside its peers on the same seeded data,
+//! in the same run. Prints tables and, with `--results`, rewrites the matching
+//! section of `benches/RESULTS.md` so that no figure there is typed by hand.
+//!
+//! Correctness is the tests' job; this crate only measures (it does check that
+//! what it reads back is what it wrote, so a fast wrong answer cannot win).
+
+mod capacity;
+mod density;
+mod peers;
+mod results;
+mod timing;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use satchel_core::budget::Budget;
+
+#[derive(Parser)]
+#[command(about = "Satchel vs SQLite, JSON+gzip and zstd on the same generated data")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Rewrite this results file's section for the run (e.g. benches/RESULTS.md).
+    #[arg(long, global = true)]
+    results: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Bytes per record, ingest rate and get-by-id latency.
+    Density {
+        #[arg(long, default_value_t = 200_000)]
+        accounts: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Get-by-id lookups to time.
+        #[arg(long, default_value_t = 20_000)]
+        lookups: usize,
+    },
+    /// Stream accounts into a store capped at a budget; report how many it keeps.
+    Capacity {
+        #[arg(long, default_value_t = 1_000_000)]
+        accounts: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "64MiB", value_parser = |s: &str| Budget::parse(s).map_err(|e| e.to_string()))]
+        budget: Budget,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let (section, markdown) = match cli.command {
+        Command::Density {
+            accounts,
+            seed,
+            lookups,
+        } => ("density", density::run(accounts, seed, lookups)),
+        Command::Capacity {
+            accounts,
+            seed,
+            budget,
+        } => ("capacity", capacity::run(accounts, seed, budget)),
+    };
+    println!("{markdown}");
+    if let Some(path) = cli.results {
+        let command = format!("cargo run --release -p satchel-benches -- {command_line}");
+        if let Err(e) = results::write_section(&path, section, &command, &markdown) {
+            eprintln!("satchel-benches: {}: {e}", path.display());
+            std::process::exit(1);
+        }
+        println!("wrote section `{section}` of {}", path.display());
+    }
+}

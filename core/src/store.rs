@@ -240,6 +240,8 @@ pub struct Store {
     block_bytes: usize,
     raw_block_bytes: usize,
     dead_rows: usize,
+    /// `dead_rows` after the last automatic rewrite.
+    dead_rows_at_rewrite: usize,
     live: usize,
     next_serial: u64,
     cache: RefCell<BlockCache>,
@@ -266,6 +268,7 @@ impl Store {
             block_bytes: 0,
             raw_block_bytes: 0,
             dead_rows: 0,
+            dead_rows_at_rewrite: 0,
             live: 0,
             next_serial: 0,
             cache: RefCell::new(BlockCache::default()),
@@ -721,9 +724,15 @@ impl Store {
         if self.hot.arena_len() >= self.config.block_bytes || self.hot.len() >= MAX_ROWS {
             self.flush_hot();
         }
-        if self.dead_rows > 1024 && self.dead_rows * 2 > self.live {
+        // Rewrite when dead rows pile up, but not again until another 1024
+        // have died: a rewrite the budget cannot afford must not repeat per call.
+        if self.dead_rows > 1024
+            && self.dead_rows * 2 > self.live
+            && self.dead_rows >= self.dead_rows_at_rewrite + 1024
+        {
             self.rewrite_sparse_blocks();
             self.flush_hot();
+            self.dead_rows_at_rewrite = self.dead_rows;
         }
     }
 

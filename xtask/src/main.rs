@@ -1,1 +1,194 @@
-fn main() {}
+//! `cargo xtask`: the project's two front-door commands.
+//!
+//! - `cargo xtask demo`: generates an org, imports it into a 64 MiB store and
+//!   prints what was kept (the PWA demo will grow out of this).
+//! - `cargo xtask test`: everything CI runs, installing what it needs first.
+//!
+//! Both only call cargo and rustup; they need nothing else on the machine.
+
+use std::path::{Path, PathBuf};
+use std::process::{exit, Command};
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(quick),
+        _ => {
+            eprintln!("usage: cargo xtask demo | cargo xtask test [--quick]");
+            exit(2);
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Runs a step, prints its name and time, stops everything if it fails.
+fn step(name: &str, mut cmd: Command) {
+    println!("\n==> {name}");
+    let t = Instant::now();
+    let status = cmd.status().unwrap_or_else(|e| {
+        eprintln!("xtask: cannot start {name}: {e}");
+        exit(1)
+    });
+    println!(
+        "<== {name}: {} in {:.0} s",
+        if status.success() { "ok" } else { "FAILED" },
+        t.elapsed().as_secs_f64()
+    );
+    if !status.success() {
+        exit(status.code().unwrap_or(1));
+    }
+}
+
+fn demo() {
+    let dir = root().join("target/demo");
+    std::fs::create_dir_all(&dir).unwrap();
+    let org = dir.join("org.ndjson");
+    let store = dir.join("store.bin");
+    let mut gen = cargo();
+    gen.args([
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "satchel-fixtures",
+        "--",
+        "generate",
+        "--accounts",
+        "300000",
+        "--seed",
+        "1",
+        "-o",
+    ])
+    .arg(&org);
+    step("generate an org of 300,000 accounts (seed 1)", gen);
+    let mut import = cargo();
+    import
+        .args([
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "satchel",
+            "--",
+            "import",
+            "--budget",
+            "64MiB",
+        ])
+        .arg(&org)
+        .arg("-o")
+        .arg(&store);
+    step("import it into a store capped at 64 MiB", import);
+    let mut get = cargo();
+    get.args(["run", "--release", "-q", "-p", "satchel", "--", "get"])
+        .arg(&store)
+        .arg(first_id(&org));
+    step("read one account back", get);
+    println!(
+        "\nstore: {}\ntry:   cargo run --release -p satchel -- stats {}",
+        store.display(),
+        store.display()
+    );
+}
+
+fn first_id(org: &Path) -> String {
+    let text = std::fs::read_to_string(org).unwrap_or_default();
+    let line = text.lines().next().unwrap_or("{}");
+    let start = line.find("\"id\":\"").map(|i| i + 6).unwrap_or(0);
+    line[start..].split('"').next().unwrap_or("").to_string()
+}
+
+fn test(quick: bool) {
+    let mut targets = Command::new("rustup");
+    targets.args([
+        "target",
+        "add",
+        "thumbv7em-none-eabihf",
+        "wasm32-unknown-unknown",
+    ]);
+    step("install the no_std and wasm targets", targets);
+    let mut components = Command::new("rustup");
+    components.args(["component", "add", "clippy", "rustfmt"]);
+    step("install clippy and rustfmt", components);
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    step("formatting (cargo fmt --check)", fmt);
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    step("lints (clippy, warnings are errors)", clippy);
+    let mut tests = cargo();
+    tests.args(["test", "--workspace"]);
+    step("unit, property and integration tests", tests);
+    for target in ["thumbv7em-none-eabihf", "wasm32-unknown-unknown"] {
+        let mut build = cargo();
+        build.args([
+            "build",
+            "-p",
+            "satchel-core",
+            "--no-default-features",
+            "--target",
+            target,
+        ]);
+        step(&format!("core builds no_std for {target}"), build);
+    }
+    let (capacity, density) = if quick {
+        ("100000", "5000")
+    } else {
+        ("1000000", "20000")
+    };
+    let mut cap = cargo();
+    cap.args([
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "satchel-benches",
+        "--",
+        "capacity",
+        "--accounts",
+        capacity,
+        "--budget",
+        "64MiB",
+    ]);
+    step(&format!("{capacity} accounts into a 64 MiB budget"), cap);
+    let mut dens = cargo();
+    dens.args([
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "satchel-benches",
+        "--",
+        "density",
+        "--accounts",
+        density,
+        "--lookups",
+        "2000",
+    ]);
+    step(
+        &format!("density benchmark smoke ({density} accounts)"),
+        dens,
+    );
+    println!("\nall checks passed");
+}
