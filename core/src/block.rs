@@ -15,14 +15,13 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::{starts, Dict, DictBuilder, Text, TextBuilder};
+use crate::deflate;
+use crate::dictionary::Dictionary;
+use crate::format;
 use crate::model::{Account, Activity, ActivityKind, Address, CustomValue, Geo};
 
 /// Most rows one block may hold (row numbers must fit in a location).
 pub const MAX_ROWS: usize = 4096;
-
-/// Deflate level used for blocks: 9 is the best ratio miniz offers, and blocks
-/// are compressed once but read many times.
-const DEFLATE_LEVEL: u8 = 9;
 
 /// Why a block's bytes were rejected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,9 +102,35 @@ impl<'a> CustomRef<'a> {
     }
 }
 
-/// The block payload before compression. Field order is the format.
+/// Number of sections a block payload is cut into; each is deflated on its
+/// own, with its own dictionary (see [`crate::dictionary`]).
+pub const SECTIONS: usize = 8;
+
+/// The block payload before compression: eight sections, each a postcard
+/// struct, concatenated. Field order is the format (`core/FORMAT.md`).
 #[derive(Debug, Serialize, Deserialize)]
 struct Columns<'a> {
+    #[serde(borrow)]
+    keys: Keys<'a>,
+    #[serde(borrow)]
+    names: Names<'a>,
+    #[serde(borrow)]
+    contact: Contact<'a>,
+    #[serde(borrow)]
+    address: Place<'a>,
+    #[serde(borrow)]
+    sales: Sales<'a>,
+    #[serde(borrow)]
+    custom: Custom<'a>,
+    #[serde(borrow)]
+    activity_meta: ActivityMeta<'a>,
+    #[serde(borrow)]
+    activity_text: ActivityText<'a>,
+}
+
+/// Section 0: which records these are.
+#[derive(Debug, Serialize, Deserialize)]
+struct Keys<'a> {
     rows: u32,
     /// Local ids, each as the wrapping difference to the previous one.
     local_id_deltas: Vec<i32>,
@@ -113,14 +138,29 @@ struct Columns<'a> {
     id_shared: Vec<u32>,
     #[serde(borrow)]
     id_rest: Text<'a>,
+}
+
+/// Section 1: who.
+#[derive(Debug, Serialize, Deserialize)]
+struct Names<'a> {
     #[serde(borrow)]
     name: Text<'a>,
     #[serde(borrow)]
     company: Text<'a>,
+}
+
+/// Section 2: how to reach them.
+#[derive(Debug, Serialize, Deserialize)]
+struct Contact<'a> {
     #[serde(borrow)]
     email: Text<'a>,
     #[serde(borrow)]
     phone: Text<'a>,
+}
+
+/// Section 3: where.
+#[derive(Debug, Serialize, Deserialize)]
+struct Place<'a> {
     #[serde(borrow)]
     street: Text<'a>,
     #[serde(borrow)]
@@ -130,6 +170,11 @@ struct Columns<'a> {
     #[serde(borrow)]
     country: Dict<'a>,
     geo: Vec<Option<(i32, i32)>>,
+}
+
+/// Section 4: the sales picture.
+#[derive(Debug, Serialize, Deserialize)]
+struct Sales<'a> {
     #[serde(borrow)]
     territory: Dict<'a>,
     #[serde(borrow)]
@@ -139,173 +184,261 @@ struct Columns<'a> {
     deal_value: Vec<i64>,
     #[serde(borrow)]
     currency: Dict<'a>,
-    /// Times are distances from `time_base`, the block's first `updated_at`.
+    /// The first row's `updated_at`; other times are distances from it.
     time_base: i64,
     updated_at: Vec<i64>,
+    /// Distance back from the row's own `updated_at` (often 0).
     last_contact: Vec<Option<i64>>,
     next_visit: Vec<Option<i64>>,
     version: Vec<u64>,
     tag_counts: Vec<u32>,
     #[serde(borrow)]
     tags: Dict<'a>,
+}
+
+/// Section 5: typed custom fields, flattened.
+#[derive(Debug, Serialize, Deserialize)]
+struct Custom<'a> {
     custom_counts: Vec<u32>,
     #[serde(borrow)]
     custom_keys: Dict<'a>,
     #[serde(borrow)]
     custom_values: Vec<CustomRef<'a>>,
+}
+
+/// Section 6: activities without their text, flattened.
+#[derive(Debug, Serialize, Deserialize)]
+struct ActivityMeta<'a> {
     activity_counts: Vec<u32>,
     activity_kind: Vec<u8>,
-    /// Each activity's time as the distance back from its account's `updated_at`.
-    activity_age: Vec<i64>,
+    /// Each activity's time as the distance back from the next activity of the
+    /// same row (from the row's `updated_at` for the last one).
+    activity_gap: Vec<i64>,
     #[serde(borrow)]
     activity_by: Dict<'a>,
+}
+
+/// Section 7: activity notes, flattened.
+#[derive(Debug, Serialize, Deserialize)]
+struct ActivityText<'a> {
     #[serde(borrow)]
     activity_text: Text<'a>,
 }
 
+/// A block payload before compression, with the end offset of each section.
+pub struct RawBlock {
+    /// The payload.
+    pub bytes: Vec<u8>,
+    /// `cuts[k]` is where section `k` ends.
+    pub cuts: [usize; SECTIONS],
+}
+
+impl RawBlock {
+    /// Section `k`'s bytes.
+    pub fn section(&self, k: usize) -> &[u8] {
+        let start = if k == 0 { 0 } else { self.cuts[k - 1] };
+        &self.bytes[start..self.cuts[k]]
+    }
+}
+
 /// Lays out `rows` (local id, account) as an uncompressed block payload.
 ///
-/// # Panics
-/// Never for valid input; `rows.len()` must be at most [`MAX_ROWS`] (a debug
-/// assertion: the store never builds larger blocks).
-pub fn encode_raw(rows: &[(u32, &Account)]) -> Vec<u8> {
+/// `rows.len()` must be at most [`MAX_ROWS`] (the store never builds larger
+/// blocks; checked in debug builds).
+pub fn encode_raw(rows: &[(u32, &Account)]) -> RawBlock {
     debug_assert!(rows.len() <= MAX_ROWS);
     let n = rows.len();
-    let mut id_rest = TextBuilder::default();
-    let mut id_shared = Vec::with_capacity(n);
-    let mut text: [TextBuilder; 6] = Default::default();
-    let [name, company, email, phone, street, postcode] = &mut text;
-    let mut activity_text = TextBuilder::default();
-    let (mut city, mut country, mut territory, mut owner, mut stage, mut currency) =
-        Default::default();
-    let (mut tags, mut custom_keys, mut activity_by) = (
-        DictBuilder::default(),
-        DictBuilder::default(),
-        DictBuilder::default(),
-    );
+    let mut b = Builders::default();
     let time_base = rows.first().map_or(0, |(_, a)| a.updated_at);
-    let mut c = ColumnsOwned::with_capacity(n);
     let mut prev_local = 0u32;
     let mut prev_id: &str = "";
     for &(local, a) in rows {
-        c.local_id_deltas
+        b.local_id_deltas
             .push(local.wrapping_sub(prev_local) as i32);
         prev_local = local;
         let shared = shared_prefix(prev_id, &a.id);
-        id_shared.push(shared as u32);
-        id_rest.push(&a.id[shared..]);
+        b.id_shared.push(shared as u32);
+        b.id_rest.push(&a.id[shared..]);
         prev_id = &a.id;
-        name.push(&a.name);
-        company.push(&a.company);
-        email.push(&a.email);
-        phone.push(&a.phone);
-        street.push(&a.address.street);
-        DictBuilder::push(&mut city, &a.address.city);
-        postcode.push(&a.address.postcode);
-        DictBuilder::push(&mut country, &a.address.country);
-        c.geo.push(a.geo.map(|g| (g.lat_e6, g.lon_e6)));
-        DictBuilder::push(&mut territory, &a.territory);
-        DictBuilder::push(&mut owner, &a.owner);
-        DictBuilder::push(&mut stage, &a.stage);
-        c.deal_value.push(a.deal_value);
-        DictBuilder::push(&mut currency, &a.currency);
-        c.updated_at.push(a.updated_at.wrapping_sub(time_base));
-        c.last_contact
-            .push(a.last_contact.map(|t| t.wrapping_sub(time_base)));
-        c.next_visit
+        b.name.push(&a.name);
+        b.company.push(&a.company);
+        b.email.push(&a.email);
+        b.phone.push(&a.phone);
+        b.street.push(&a.address.street);
+        b.city.push(&a.address.city);
+        b.postcode.push(&a.address.postcode);
+        b.country.push(&a.address.country);
+        b.geo.push(a.geo.map(|g| (g.lat_e6, g.lon_e6)));
+        b.territory.push(&a.territory);
+        b.owner.push(&a.owner);
+        b.stage.push(&a.stage);
+        b.deal_value.push(a.deal_value);
+        b.currency.push(&a.currency);
+        b.updated_at.push(a.updated_at.wrapping_sub(time_base));
+        b.last_contact
+            .push(a.last_contact.map(|t| a.updated_at.wrapping_sub(t)));
+        b.next_visit
             .push(a.next_visit.map(|t| t.wrapping_sub(time_base)));
-        c.version.push(a.version);
-        c.tag_counts.push(a.tags.len() as u32);
+        b.version.push(a.version);
+        b.tag_counts.push(a.tags.len() as u32);
         for t in &a.tags {
-            tags.push(t);
+            b.tags.push(t);
         }
-        c.custom_counts.push(a.custom.len() as u32);
+        b.custom_counts.push(a.custom.len() as u32);
         for (k, v) in &a.custom {
-            custom_keys.push(k);
-            c.custom_values.push(CustomRef::of(v));
+            b.custom_keys.push(k);
+            b.custom_values.push(CustomRef::of(v));
         }
-        c.activity_counts.push(a.activities.len() as u32);
+        b.activity_counts.push(a.activities.len() as u32);
+        let mut next = a.updated_at;
+        let first_gap = b.activity_gap.len();
+        for act in a.activities.iter().rev() {
+            b.activity_gap.push(next.wrapping_sub(act.at));
+            next = act.at;
+        }
+        b.activity_gap[first_gap..].reverse();
         for act in &a.activities {
-            c.activity_kind.push(act.kind.code());
-            c.activity_age.push(a.updated_at.wrapping_sub(act.at));
-            activity_by.push(&act.by);
-            activity_text.push(&act.text);
+            b.activity_kind.push(act.kind.code());
+            b.activity_by.push(&act.by);
+            b.activity_text.push(&act.text);
         }
     }
-    let columns = Columns {
-        rows: n as u32,
-        local_id_deltas: c.local_id_deltas,
-        id_shared,
-        id_rest: id_rest.column(),
-        name: name.column(),
-        company: company.column(),
-        email: email.column(),
-        phone: phone.column(),
-        street: street.column(),
-        city: DictBuilder::finish(city),
-        postcode: postcode.column(),
-        country: DictBuilder::finish(country),
-        geo: c.geo,
-        territory: DictBuilder::finish(territory),
-        owner: DictBuilder::finish(owner),
-        stage: DictBuilder::finish(stage),
-        deal_value: c.deal_value,
-        currency: DictBuilder::finish(currency),
-        time_base,
-        updated_at: c.updated_at,
-        last_contact: c.last_contact,
-        next_visit: c.next_visit,
-        version: c.version,
-        tag_counts: c.tag_counts,
-        tags: tags.finish(),
-        custom_counts: c.custom_counts,
-        custom_keys: custom_keys.finish(),
-        custom_values: c.custom_values,
-        activity_counts: c.activity_counts,
-        activity_kind: c.activity_kind,
-        activity_age: c.activity_age,
-        activity_by: activity_by.finish(),
-        activity_text: activity_text.column(),
+    let mut out = RawBlock {
+        bytes: Vec::new(),
+        cuts: [0; SECTIONS],
     };
-    // Serializing plain vectors and strings into a Vec cannot fail.
-    postcard::to_allocvec(&columns).unwrap_or_default()
+    let mut put = |k: usize, section: &dyn erased::Section| {
+        section.append_to(&mut out.bytes);
+        out.cuts[k] = out.bytes.len();
+    };
+    put(
+        0,
+        &Keys {
+            rows: n as u32,
+            local_id_deltas: b.local_id_deltas,
+            id_shared: b.id_shared,
+            id_rest: b.id_rest.column(),
+        },
+    );
+    put(
+        1,
+        &Names {
+            name: b.name.column(),
+            company: b.company.column(),
+        },
+    );
+    put(
+        2,
+        &Contact {
+            email: b.email.column(),
+            phone: b.phone.column(),
+        },
+    );
+    put(
+        3,
+        &Place {
+            street: b.street.column(),
+            city: b.city.finish(),
+            postcode: b.postcode.column(),
+            country: b.country.finish(),
+            geo: b.geo,
+        },
+    );
+    put(
+        4,
+        &Sales {
+            territory: b.territory.finish(),
+            owner: b.owner.finish(),
+            stage: b.stage.finish(),
+            deal_value: b.deal_value,
+            currency: b.currency.finish(),
+            time_base,
+            updated_at: b.updated_at,
+            last_contact: b.last_contact,
+            next_visit: b.next_visit,
+            version: b.version,
+            tag_counts: b.tag_counts,
+            tags: b.tags.finish(),
+        },
+    );
+    put(
+        5,
+        &Custom {
+            custom_counts: b.custom_counts,
+            custom_keys: b.custom_keys.finish(),
+            custom_values: b.custom_values,
+        },
+    );
+    put(
+        6,
+        &ActivityMeta {
+            activity_counts: b.activity_counts,
+            activity_kind: b.activity_kind,
+            activity_gap: b.activity_gap,
+            activity_by: b.activity_by.finish(),
+        },
+    );
+    put(
+        7,
+        &ActivityText {
+            activity_text: b.activity_text.column(),
+        },
+    );
+    out
 }
 
-/// The numeric columns, gathered while encoding.
-struct ColumnsOwned<'a> {
+/// Serializing sections one at a time (to know where each ends) without a
+/// generic closure per type.
+mod erased {
+    use alloc::vec::Vec;
+
+    pub trait Section {
+        fn append_to(&self, out: &mut Vec<u8>);
+    }
+
+    impl<T: serde::Serialize> Section for T {
+        fn append_to(&self, out: &mut Vec<u8>) {
+            // Serializing vectors and strings into a Vec cannot fail.
+            let bytes = postcard::to_extend(self, core::mem::take(out)).unwrap_or_default();
+            *out = bytes;
+        }
+    }
+}
+
+/// Everything gathered while encoding, column by column.
+#[derive(Default)]
+struct Builders<'a> {
     local_id_deltas: Vec<i32>,
+    id_shared: Vec<u32>,
+    id_rest: TextBuilder,
+    name: TextBuilder,
+    company: TextBuilder,
+    email: TextBuilder,
+    phone: TextBuilder,
+    street: TextBuilder,
+    city: DictBuilder<'a>,
+    postcode: TextBuilder,
+    country: DictBuilder<'a>,
     geo: Vec<Option<(i32, i32)>>,
+    territory: DictBuilder<'a>,
+    owner: DictBuilder<'a>,
+    stage: DictBuilder<'a>,
     deal_value: Vec<i64>,
+    currency: DictBuilder<'a>,
     updated_at: Vec<i64>,
     last_contact: Vec<Option<i64>>,
     next_visit: Vec<Option<i64>>,
     version: Vec<u64>,
     tag_counts: Vec<u32>,
+    tags: DictBuilder<'a>,
     custom_counts: Vec<u32>,
+    custom_keys: DictBuilder<'a>,
     custom_values: Vec<CustomRef<'a>>,
     activity_counts: Vec<u32>,
     activity_kind: Vec<u8>,
-    activity_age: Vec<i64>,
-}
-
-impl ColumnsOwned<'_> {
-    fn with_capacity(n: usize) -> Self {
-        ColumnsOwned {
-            local_id_deltas: Vec::with_capacity(n),
-            geo: Vec::with_capacity(n),
-            deal_value: Vec::with_capacity(n),
-            updated_at: Vec::with_capacity(n),
-            last_contact: Vec::with_capacity(n),
-            next_visit: Vec::with_capacity(n),
-            version: Vec::with_capacity(n),
-            tag_counts: Vec::with_capacity(n),
-            custom_counts: Vec::with_capacity(n),
-            custom_values: Vec::new(),
-            activity_counts: Vec::with_capacity(n),
-            activity_kind: Vec::new(),
-            activity_age: Vec::new(),
-        }
-    }
+    activity_gap: Vec<i64>,
+    activity_by: DictBuilder<'a>,
+    activity_text: TextBuilder,
 }
 
 /// Bytes `b` shares with `a` from the start, cut back to a char boundary.
@@ -317,22 +450,56 @@ fn shared_prefix(a: &str, b: &str) -> usize {
     n
 }
 
-/// Compresses a raw payload (raw deflate, no zlib header).
-pub fn compress(raw: &[u8]) -> Vec<u8> {
-    miniz_oxide::deflate::compress_to_vec(raw, DEFLATE_LEVEL)
+/// Compresses a raw payload: each section deflated on its own, primed with its
+/// dictionary section (`&[]` for none). Layout: per section, raw length
+/// (varint), compressed length (varint), compressed bytes.
+pub fn compress(raw: &RawBlock, dictionary: Option<&Dictionary>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for k in 0..SECTIONS {
+        let section = raw.section(k);
+        let z = deflate::deflate(section, dictionary.map_or(&[][..], |d| d.section(k)));
+        format::put_varint(&mut out, section.len() as u64);
+        format::put_bytes(&mut out, &z);
+    }
+    out
 }
 
-/// Inflates a block whose raw length is known; never allocates more than that.
-pub fn decompress(compressed: &[u8], raw_len: u32) -> Result<Vec<u8>, BlockError> {
-    let out = miniz_oxide::inflate::decompress_to_vec_with_limit(compressed, raw_len as usize)
-        .map_err(|_| BlockError::Inflate)?;
+/// Inflates a block of `raw_len` bytes; never allocates more than that (plus
+/// one section of scratch).
+pub fn decompress(
+    compressed: &[u8],
+    raw_len: u32,
+    dictionary: Option<&Dictionary>,
+) -> Result<RawBlock, BlockError> {
+    let mut out = Vec::with_capacity(raw_len as usize);
+    let mut cuts = [0usize; SECTIONS];
+    let mut scratch = Vec::new();
+    let mut r = format::Reader::new(compressed);
+    for k in 0..SECTIONS {
+        let len = r.varint().map_err(|_| BlockError::Inflate)?;
+        let remaining = u64::from(raw_len) - out.len() as u64;
+        if len > remaining {
+            return Err(BlockError::RawLength {
+                expected: raw_len,
+                got: (out.len() as u64 + len).min(u64::from(u32::MAX)) as u32,
+            });
+        }
+        let z = r.bytes().map_err(|_| BlockError::Inflate)?;
+        let dict = dictionary.map_or(&[][..], |d| d.section(k));
+        deflate::inflate(z, dict, len as usize, &mut scratch, &mut out)
+            .map_err(|_| BlockError::Inflate)?;
+        cuts[k] = out.len();
+    }
+    if !r.is_done() {
+        return Err(BlockError::Inflate);
+    }
     if out.len() != raw_len as usize {
         return Err(BlockError::RawLength {
             expected: raw_len,
             got: out.len() as u32,
         });
     }
-    Ok(out)
+    Ok(RawBlock { bytes: out, cuts })
 }
 
 /// A decoded, validated block payload: random access to its rows.
@@ -362,62 +529,71 @@ impl<'a> BlockView<'a> {
         if !rest.is_empty() {
             return Err(BlockError::Inconsistent("trailing bytes"));
         }
-        let n = c.rows as usize;
+        let n = c.keys.rows as usize;
         if n > MAX_ROWS {
             return Err(BlockError::Inconsistent("rows"));
         }
+        let s = &c.sales;
         let fixed = [
-            (c.local_id_deltas.len(), "local_id_deltas"),
-            (c.id_shared.len(), "id_shared"),
-            (c.geo.len(), "geo"),
-            (c.deal_value.len(), "deal_value"),
-            (c.updated_at.len(), "updated_at"),
-            (c.last_contact.len(), "last_contact"),
-            (c.next_visit.len(), "next_visit"),
-            (c.version.len(), "version"),
+            (c.keys.local_id_deltas.len(), "local_id_deltas"),
+            (c.keys.id_shared.len(), "id_shared"),
+            (c.address.geo.len(), "geo"),
+            (s.deal_value.len(), "deal_value"),
+            (s.updated_at.len(), "updated_at"),
+            (s.last_contact.len(), "last_contact"),
+            (s.next_visit.len(), "next_visit"),
+            (s.version.len(), "version"),
         ];
         if let Some((_, what)) = fixed.iter().find(|(len, _)| *len != n) {
             return Err(BlockError::Inconsistent(what));
         }
         for (d, what) in [
-            (&c.city, "city"),
-            (&c.country, "country"),
-            (&c.territory, "territory"),
-            (&c.owner, "owner"),
-            (&c.stage, "stage"),
-            (&c.currency, "currency"),
+            (&c.address.city, "city"),
+            (&c.address.country, "country"),
+            (&s.territory, "territory"),
+            (&s.owner, "owner"),
+            (&s.stage, "stage"),
+            (&s.currency, "currency"),
         ] {
             d.check(n, what)?;
         }
-        let text_offsets = [
-            c.name.offsets(n, "name")?,
-            c.company.offsets(n, "company")?,
-            c.email.offsets(n, "email")?,
-            c.phone.offsets(n, "phone")?,
-            c.street.offsets(n, "street")?,
-            c.postcode.offsets(n, "postcode")?,
-            Vec::new(),
-        ];
-        let tag_starts = starts(&c.tag_counts, n, c.tags.codes.len(), "tag_counts")?;
-        c.tags.check(c.tags.codes.len(), "tags")?;
-        let custom_starts = starts(&c.custom_counts, n, c.custom_values.len(), "custom_counts")?;
-        c.custom_keys.check(c.custom_values.len(), "custom_keys")?;
-        let acts = c.activity_kind.len();
-        let activity_starts = starts(&c.activity_counts, n, acts, "activity_counts")?;
-        if c.activity_age.len() != acts
-            || c.activity_kind
+        let tag_starts = starts(&s.tag_counts, n, s.tags.codes.len(), "tag_counts")?;
+        s.tags.check(s.tags.codes.len(), "tags")?;
+        let cu = &c.custom;
+        let custom_starts = starts(
+            &cu.custom_counts,
+            n,
+            cu.custom_values.len(),
+            "custom_counts",
+        )?;
+        cu.custom_keys
+            .check(cu.custom_values.len(), "custom_keys")?;
+        let m = &c.activity_meta;
+        let acts = m.activity_kind.len();
+        let activity_starts = starts(&m.activity_counts, n, acts, "activity_counts")?;
+        if m.activity_gap.len() != acts
+            || m.activity_kind
                 .iter()
                 .any(|&k| ActivityKind::from_code(k).is_none())
         {
             return Err(BlockError::Inconsistent("activity_kind"));
         }
-        c.activity_by.check(acts, "activity_by")?;
-        let mut text_offsets = text_offsets;
-        text_offsets[ACTIVITY_TEXT] = c.activity_text.offsets(acts, "activity_text")?;
-        let ids = rebuild_ids(&c, n)?;
+        m.activity_by.check(acts, "activity_by")?;
+        let text_offsets = [
+            c.names.name.offsets(n, "name")?,
+            c.names.company.offsets(n, "company")?,
+            c.contact.email.offsets(n, "email")?,
+            c.contact.phone.offsets(n, "phone")?,
+            c.address.street.offsets(n, "street")?,
+            c.address.postcode.offsets(n, "postcode")?,
+            c.activity_text
+                .activity_text
+                .offsets(acts, "activity_text")?,
+        ];
+        let ids = rebuild_ids(&c.keys, n)?;
         let mut local_ids = Vec::with_capacity(n);
         let mut prev = 0u32;
-        for &d in &c.local_id_deltas {
+        for &d in &c.keys.local_id_deltas {
             prev = prev.wrapping_add(d as u32);
             local_ids.push(prev);
         }
@@ -434,7 +610,7 @@ impl<'a> BlockView<'a> {
 
     /// Number of rows.
     pub fn rows(&self) -> usize {
-        self.c.rows as usize
+        self.c.keys.rows as usize
     }
 
     /// Backend id of row `i`.
@@ -450,57 +626,66 @@ impl<'a> BlockView<'a> {
     /// The account in row `i` (`i < rows()`).
     pub fn account(&self, i: usize) -> Account {
         let c = &self.c;
+        let s = &c.sales;
         let text = |col: usize, t: &Text<'a>| String::from(t.get(&self.text_offsets[col], i));
-        let base = c.time_base;
-        let updated_at = base.wrapping_add(c.updated_at[i]);
+        let updated_at = s.time_base.wrapping_add(s.updated_at[i]);
         let tags = (self.tag_starts[i]..self.tag_starts[i + 1])
-            .map(|j| c.tags.get(j as usize).into())
+            .map(|j| s.tags.get(j as usize).into())
             .collect();
+        let cu = &c.custom;
         let custom = (self.custom_starts[i]..self.custom_starts[i + 1])
             .map(|j| {
                 (
-                    c.custom_keys.get(j as usize).into(),
-                    c.custom_values[j as usize].to_owned(),
+                    cu.custom_keys.get(j as usize).into(),
+                    cu.custom_values[j as usize].to_owned(),
                 )
             })
             .collect();
-        let activities = (self.activity_starts[i]..self.activity_starts[i + 1])
-            .map(|j| {
-                let j = j as usize;
-                Activity {
-                    // Checked in `decode`.
-                    kind: ActivityKind::from_code(c.activity_kind[j]).unwrap_or(ActivityKind::Note),
-                    at: updated_at.wrapping_sub(c.activity_age[j]),
-                    by: c.activity_by.get(j).into(),
-                    text: c
-                        .activity_text
-                        .get(&self.text_offsets[ACTIVITY_TEXT], j)
-                        .into(),
-                }
-            })
-            .collect();
+        let m = &c.activity_meta;
+        let (first, end) = (
+            self.activity_starts[i] as usize,
+            self.activity_starts[i + 1] as usize,
+        );
+        let mut activities: Vec<Activity> = Vec::with_capacity(end - first);
+        let mut next = updated_at;
+        for j in (first..end).rev() {
+            let at = next.wrapping_sub(m.activity_gap[j]);
+            next = at;
+            activities.push(Activity {
+                // Checked in `decode`.
+                kind: ActivityKind::from_code(m.activity_kind[j]).unwrap_or(ActivityKind::Note),
+                at,
+                by: m.activity_by.get(j).into(),
+                text: c
+                    .activity_text
+                    .activity_text
+                    .get(&self.text_offsets[ACTIVITY_TEXT], j)
+                    .into(),
+            });
+        }
+        activities.reverse();
         Account {
             id: self.ids[i].clone(),
-            name: text(NAME, &c.name),
-            company: text(COMPANY, &c.company),
-            email: text(EMAIL, &c.email),
-            phone: text(PHONE, &c.phone),
+            name: text(NAME, &c.names.name),
+            company: text(COMPANY, &c.names.company),
+            email: text(EMAIL, &c.contact.email),
+            phone: text(PHONE, &c.contact.phone),
             address: Address {
-                street: text(STREET, &c.street),
-                city: c.city.get(i).into(),
-                postcode: text(POSTCODE, &c.postcode),
-                country: c.country.get(i).into(),
+                street: text(STREET, &c.address.street),
+                city: c.address.city.get(i).into(),
+                postcode: text(POSTCODE, &c.address.postcode),
+                country: c.address.country.get(i).into(),
             },
-            geo: c.geo[i].map(|(lat_e6, lon_e6)| Geo { lat_e6, lon_e6 }),
-            territory: c.territory.get(i).into(),
-            owner: c.owner.get(i).into(),
-            stage: c.stage.get(i).into(),
-            deal_value: c.deal_value[i],
-            currency: c.currency.get(i).into(),
-            last_contact: c.last_contact[i].map(|d| base.wrapping_add(d)),
-            next_visit: c.next_visit[i].map(|d| base.wrapping_add(d)),
+            geo: c.address.geo[i].map(|(lat_e6, lon_e6)| Geo { lat_e6, lon_e6 }),
+            territory: s.territory.get(i).into(),
+            owner: s.owner.get(i).into(),
+            stage: s.stage.get(i).into(),
+            deal_value: s.deal_value[i],
+            currency: s.currency.get(i).into(),
+            last_contact: s.last_contact[i].map(|d| updated_at.wrapping_sub(d)),
+            next_visit: s.next_visit[i].map(|d| s.time_base.wrapping_add(d)),
             updated_at,
-            version: c.version[i],
+            version: s.version[i],
             tags,
             custom,
             activities,
@@ -509,19 +694,62 @@ impl<'a> BlockView<'a> {
 }
 
 /// Undoes the front coding of backend ids.
-fn rebuild_ids(c: &Columns<'_>, n: usize) -> Result<Vec<String>, BlockError> {
-    let offsets = c.id_rest.offsets(n, "id_rest")?;
+fn rebuild_ids(k: &Keys<'_>, n: usize) -> Result<Vec<String>, BlockError> {
+    let offsets = k.id_rest.offsets(n, "id_rest")?;
     let mut ids: Vec<String> = Vec::with_capacity(n);
     for i in 0..n {
-        let shared = c.id_shared[i] as usize;
+        let shared = k.id_shared[i] as usize;
         let prev = if i == 0 { "" } else { ids[i - 1].as_str() };
         let head = prev
             .get(..shared)
             .ok_or(BlockError::Inconsistent("id_shared"))?;
         let mut id = String::with_capacity(shared + (offsets[i + 1] - offsets[i]) as usize);
         id.push_str(head);
-        id.push_str(c.id_rest.get(&offsets, i));
+        id.push_str(k.id_rest.get(&offsets, i));
         ids.push(id);
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_concatenate_to_the_whole_struct() {
+        let mut a = Account {
+            id: "A1".into(),
+            name: "Åsa".into(),
+            updated_at: 100,
+            ..Account::default()
+        };
+        a.activities.push(Activity {
+            kind: ActivityKind::Visit,
+            at: 40,
+            by: "rep-1".into(),
+            text: "hej".into(),
+        });
+        a.activities.push(Activity {
+            kind: ActivityKind::Call,
+            at: 90,
+            by: "rep-1".into(),
+            text: "då".into(),
+        });
+        let b = Account {
+            id: "A2".into(),
+            last_contact: Some(70),
+            ..a.clone()
+        };
+        let raw = encode_raw(&[(0, &a), (7, &b)]);
+        let view = BlockView::decode(&raw.bytes).unwrap();
+        let whole = postcard::to_allocvec(&view.c).unwrap();
+        assert_eq!(
+            whole, raw.bytes,
+            "section-by-section bytes equal postcard of Columns"
+        );
+        assert_eq!(raw.cuts[SECTIONS - 1], raw.bytes.len());
+        assert_eq!(view.account(0), a);
+        assert_eq!(view.account(1), b);
+        assert_eq!((view.local_id(0), view.local_id(1)), (0, 7));
+    }
 }

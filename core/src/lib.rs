@@ -13,6 +13,8 @@ pub mod block;
 pub mod budget;
 pub mod cache;
 pub mod columns;
+pub mod deflate;
+pub mod dictionary;
 pub mod format;
 pub mod hot;
 pub mod index;

@@ -15,6 +15,7 @@ use core::fmt;
 
 use crate::block::{self, BlockError, BlockView, MAX_ROWS};
 use crate::budget::{Budget, BudgetExceeded};
+use crate::dictionary::Dictionary;
 use crate::format::{self, BlobType, Reader, WireError, HEADER_LEN, TRAILER_LEN};
 use crate::journal::{self, JournalError, JournalOp};
 use crate::store::{Block, InstallError, Loc, Store, StoreConfig, WriteError, MAX_BLOCKS};
@@ -79,10 +80,17 @@ pub struct OpenReport {
 /// Dead rows of blocks are kept (with a liveness bitmap), so call
 /// [`Store::compact`] first for the smallest snapshot.
 pub fn save(store: &Store) -> Vec<u8> {
-    let (blocks, hot, locs) = store.parts();
+    let (blocks, hot, locs, dictionary) = store.parts();
     let mut body = Vec::new();
     format::put_varint(&mut body, store.seq());
     format::put_varint(&mut body, locs.len() as u64);
+    match dictionary {
+        Some(d) => {
+            body.push(1);
+            d.encode(&mut body);
+        }
+        None => body.push(0),
+    }
     let live_blocks: Vec<(u32, &Block)> = blocks
         .iter()
         .enumerate()
@@ -111,6 +119,7 @@ pub fn save(store: &Store) -> Vec<u8> {
     for (i, b) in &live_blocks {
         format::put_varint(&mut body, u64::from(b.rows));
         format::put_varint(&mut body, u64::from(b.raw_len));
+        body.push(u8::from(b.uses_dictionary));
         body.extend_from_slice(&bitmaps[*i as usize]);
         format::put_bytes(&mut body, &b.bytes);
     }
@@ -199,15 +208,31 @@ fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {
     let _local_count = r
         .varint_max(u64::from(u32::MAX), "local count")
         .map_err(w)?;
+    match r.take(1).map_err(w)?[0] {
+        0 => {}
+        1 => store.install_dictionary(Dictionary::decode(&mut r).map_err(w)?)?,
+        _ => return Err(OpenError::Snapshot(WireError::Invalid("dictionary flag"))),
+    }
     let blocks = r.varint_max(MAX_BLOCKS as u64, "block count").map_err(w)? as usize;
     for block in 0..blocks {
         let rows = r.varint_max(MAX_ROWS as u64, "rows").map_err(w)? as usize;
         let raw_len = r.varint_max(u64::from(u32::MAX), "raw length").map_err(w)? as u32;
+        let uses_dictionary = match r.take(1).map_err(w)?[0] {
+            0 => false,
+            1 if store.dictionary().is_some() => true,
+            _ => return Err(OpenError::Snapshot(WireError::Invalid("block flags"))),
+        };
         let bitmap = r.take(rows.div_ceil(8)).map_err(w)?;
         let compressed = r.bytes().map_err(w)?;
-        let raw = block::decompress(compressed, raw_len)
+        let dictionary = if uses_dictionary {
+            store.dictionary()
+        } else {
+            None
+        };
+        let raw = block::decompress(compressed, raw_len, dictionary)
             .map_err(|error| OpenError::Block { block, error })?;
-        let view = BlockView::decode(&raw).map_err(|error| OpenError::Block { block, error })?;
+        let view =
+            BlockView::decode(&raw.bytes).map_err(|error| OpenError::Block { block, error })?;
         if view.rows() != rows || rows == 0 {
             return Err(OpenError::Inconsistent("block row count"));
         }
@@ -221,7 +246,13 @@ fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {
         if live.is_empty() {
             return Err(OpenError::Inconsistent("block without live rows"));
         }
-        store.install_block(Box::from(compressed), raw_len, rows as u16, &live)?;
+        store.install_block(
+            Box::from(compressed),
+            raw_len,
+            rows as u16,
+            uses_dictionary,
+            &live,
+        )?;
     }
     let hot = r
         .varint_max(u64::from(u32::MAX >> 1), "hot count")

@@ -21,6 +21,7 @@ use core::fmt;
 use crate::block::{self, BlockError, BlockView, MAX_ROWS};
 use crate::budget::{grow_to, growth_bytes, vec_bytes, Budget, BudgetExceeded};
 use crate::cache::BlockCache;
+use crate::dictionary::{Dictionary, TRAINING_BLOCKS};
 use crate::hot::HotBuffer;
 use crate::index::{tag_of, IdIndex};
 use crate::journal::{self, JournalOpRef};
@@ -138,12 +139,14 @@ pub struct BytesByKind {
     pub cache: usize,
     /// Journal frames not yet taken by the caller.
     pub journal: usize,
+    /// The trained deflate dictionary.
+    pub dictionary: usize,
 }
 
 impl BytesByKind {
     /// Sum of all kinds.
     pub fn total(&self) -> usize {
-        self.blocks + self.hot + self.index + self.cache + self.journal
+        self.blocks + self.hot + self.index + self.cache + self.journal + self.dictionary
     }
 }
 
@@ -213,6 +216,8 @@ pub(crate) struct Block {
     pub(crate) raw_len: u32,
     pub(crate) rows: u16,
     pub(crate) live: u16,
+    /// Compressed with the store's dictionary.
+    pub(crate) uses_dictionary: bool,
     serial: u64,
 }
 
@@ -247,6 +252,9 @@ pub struct Store {
     cache: RefCell<BlockCache>,
     journal: Vec<u8>,
     seq: u64,
+    dictionary: Option<Dictionary>,
+    /// Block count when training last failed for want of budget.
+    training_failed_at: usize,
 }
 
 impl Store {
@@ -274,6 +282,8 @@ impl Store {
             cache: RefCell::new(BlockCache::default()),
             journal: Vec::new(),
             seq: 0,
+            dictionary: None,
+            training_failed_at: 0,
         }
     }
 
@@ -314,6 +324,7 @@ impl Store {
             index: self.index.heap_bytes() + vec_bytes(&self.locs) + vec_bytes(&self.free_locals),
             cache: self.cache.borrow().heap_bytes(),
             journal: vec_bytes(&self.journal),
+            dictionary: self.dictionary.as_ref().map_or(0, Dictionary::heap_bytes),
         }
     }
 
@@ -417,7 +428,9 @@ impl Store {
         if let Some(raw) = cache.get(b.serial) {
             return BlockView::decode(raw).ok().map(|v| f(&v));
         }
-        let mut raw = block::decompress(&b.bytes, b.raw_len).ok()?;
+        let mut raw = block::decompress(&b.bytes, b.raw_len, self.dictionary_of(b))
+            .ok()?
+            .bytes;
         raw.shrink_to_fit();
         let result = BlockView::decode(&raw).ok().map(|v| f(&v));
         // Keep it only if it fits in what the budget has left.
@@ -429,6 +442,14 @@ impl Store {
                 .insert(b.serial, raw, self.config.cache_blocks);
         }
         result
+    }
+
+    fn dictionary_of(&self, b: &Block) -> Option<&Dictionary> {
+        if b.uses_dictionary {
+            self.dictionary.as_ref()
+        } else {
+            None
+        }
     }
 
     /// Every live record, block by block, then the hot buffer.
@@ -771,14 +792,15 @@ impl Store {
                 .collect();
             let rows: Vec<(u32, &Account)> = accounts.iter().map(|(l, a)| (*l, a)).collect();
             let raw = block::encode_raw(&rows);
-            let compressed = block::compress(&raw).into_boxed_slice();
+            let compressed = block::compress(&raw, self.dictionary.as_ref()).into_boxed_slice();
             let locals = accounts.iter().map(|(l, _)| *l).collect();
             new_blocks.push((
                 Block {
                     bytes: compressed,
-                    raw_len: raw.len() as u32,
+                    raw_len: raw.bytes.len() as u32,
                     rows: rows.len() as u16,
                     live: rows.len() as u16,
+                    uses_dictionary: self.dictionary.is_some(),
                     serial: 0,
                 },
                 locals,
@@ -822,6 +844,62 @@ impl Store {
             self.blocks[slot] = Some(b);
         }
         self.hot.clear();
+        self.train_dictionary();
+    }
+
+    /// Once the store has enough blocks, trains its dictionary from them and
+    /// recompresses them with it. Best effort: skipped when the result would
+    /// not fit the budget (and retried only after as many blocks again).
+    fn train_dictionary(&mut self) {
+        let count = self.blocks.iter().flatten().count();
+        if self.dictionary.is_some()
+            || count < TRAINING_BLOCKS
+            || count < self.training_failed_at + TRAINING_BLOCKS
+        {
+            return;
+        }
+        let raws: Vec<(usize, block::RawBlock)> = self
+            .blocks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| Some((i, b.as_ref()?)))
+            .filter_map(|(i, b)| Some((i, block::decompress(&b.bytes, b.raw_len, None).ok()?)))
+            .collect();
+        let samples: Vec<block::RawBlock> = raws
+            .iter()
+            .rev()
+            .take(TRAINING_BLOCKS)
+            .map(|(_, r)| block::RawBlock {
+                bytes: r.bytes.clone(),
+                cuts: r.cuts,
+            })
+            .collect();
+        let dictionary = Dictionary::train(&samples);
+        drop(samples);
+        let recompressed: Vec<(usize, Box<[u8]>)> = raws
+            .iter()
+            .map(|(i, r)| (*i, block::compress(r, Some(&dictionary)).into_boxed_slice()))
+            .collect();
+        drop(raws);
+        let old: usize = recompressed
+            .iter()
+            .map(|(i, _)| self.blocks[*i].as_ref().map_or(0, |b| b.bytes.len()))
+            .sum();
+        let new: usize = recompressed.iter().map(|(_, z)| z.len()).sum();
+        let after = self.used_bytes() - old + new + dictionary.heap_bytes();
+        // Worth it only if it fits, and the dictionary is a small part of the budget.
+        if after > self.budget.bytes() || dictionary.heap_bytes() > self.budget.bytes() / 16 {
+            self.training_failed_at = count;
+            return;
+        }
+        for (i, z) in recompressed {
+            if let Some(b) = self.blocks[i].as_mut() {
+                self.block_bytes = self.block_bytes - b.bytes.len() + z.len();
+                b.bytes = z;
+                b.uses_dictionary = true;
+            }
+        }
+        self.dictionary = Some(dictionary);
     }
 
     /// Moves the live rows of blocks that are at least half dead back into the
@@ -915,10 +993,10 @@ impl Iterator for Iter<'_> {
                     continue;
                 };
                 // Inflate outside the cache: a scan must not evict hot reads.
-                let Ok(raw) = block::decompress(&b.bytes, b.raw_len) else {
+                let Ok(raw) = block::decompress(&b.bytes, b.raw_len, s.dictionary_of(b)) else {
                     continue;
                 };
-                if let Ok(v) = BlockView::decode(&raw) {
+                if let Ok(v) = BlockView::decode(&raw.bytes) {
                     self.pending = (0..v.rows())
                         .rev()
                         .filter(|&r| {
@@ -953,8 +1031,34 @@ impl Iterator for Iter<'_> {
 
 /// Internal access for the snapshot codec.
 impl Store {
-    pub(crate) fn parts(&self) -> (&[Option<Block>], &HotBuffer, &[u32]) {
-        (&self.blocks, &self.hot, &self.locs)
+    pub(crate) fn parts(&self) -> (&[Option<Block>], &HotBuffer, &[u32], Option<&Dictionary>) {
+        (
+            &self.blocks,
+            &self.hot,
+            &self.locs,
+            self.dictionary.as_ref(),
+        )
+    }
+
+    /// Installs the dictionary read from a snapshot (before any block).
+    pub(crate) fn install_dictionary(
+        &mut self,
+        dictionary: Dictionary,
+    ) -> Result<(), InstallError> {
+        let needed = dictionary.heap_bytes();
+        if needed > self.available() {
+            return Err(InstallError::Budget(BudgetExceeded {
+                needed,
+                available: self.available(),
+            }));
+        }
+        self.dictionary = Some(dictionary);
+        Ok(())
+    }
+
+    /// The dictionary, if trained.
+    pub(crate) fn dictionary(&self) -> Option<&Dictionary> {
+        self.dictionary.as_ref()
     }
 
     pub(crate) fn set_seq(&mut self, seq: u64) {
@@ -971,6 +1075,7 @@ impl Store {
         bytes: Box<[u8]>,
         raw_len: u32,
         rows: u16,
+        uses_dictionary: bool,
         live_rows: &[(u32, u32, &str)],
     ) -> Result<(), InstallError> {
         let block = self.blocks.len() as u32;
@@ -998,6 +1103,7 @@ impl Store {
             raw_len,
             rows,
             live: live_rows.len() as u16,
+            uses_dictionary,
             serial: self.next_serial,
         }));
         self.next_serial += 1;

@@ -104,12 +104,14 @@ fn check(store: &Store, base: isize, step: impl Fn() -> String) {
     );
 }
 
-fn exercise(budget: usize, config: StoreConfig) {
+/// Runs the operations; returns whether the store trained a dictionary.
+fn exercise(budget: usize, config: StoreConfig) -> bool {
     TRACKED.with(|t| t.set(true));
     let base = held();
     let mut store = Store::with_config(Budget::new(budget), config);
     check(&store, base, || "new".into());
     let mut refused = 0;
+    let mut trained = false;
     for n in 0..3_000u64 {
         match n % 10 {
             0..=6 => refused += usize::from(store.upsert(account(n)).is_err()),
@@ -128,6 +130,7 @@ fn exercise(budget: usize, config: StoreConfig) {
             }
         }
         check(&store, base, || format!("op {n}"));
+        trained |= store.stats().bytes.dictionary > 0;
         if n % 500 == 499 {
             let snap = store.snapshot();
             let journal = store.take_journal();
@@ -143,7 +146,8 @@ fn exercise(budget: usize, config: StoreConfig) {
     drop(store);
     assert_eq!(held(), base, "dropping the store frees everything");
     TRACKED.with(|t| t.set(false));
-    eprintln!("budget {budget}: {refused} writes refused");
+    eprintln!("budget {budget}: {refused} writes refused, dictionary trained: {trained}");
+    trained
 }
 
 #[test]
@@ -159,8 +163,8 @@ fn used_bytes_is_the_heap() {
     );
     // Roomy: everything fits; journal grows until taken at snapshots.
     exercise(4 << 20, StoreConfig::default());
-    // No journal, tiny blocks.
-    exercise(
+    // No journal, tiny blocks: a dictionary gets trained, and counted.
+    let trained = exercise(
         256 * 1024,
         StoreConfig {
             block_bytes: 1024,
@@ -168,4 +172,5 @@ fn used_bytes_is_the_heap() {
             journal: false,
         },
     );
+    assert!(trained, "this run must exercise dictionary training");
 }

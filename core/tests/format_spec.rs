@@ -87,23 +87,46 @@ fn journal_frame_table_matches_the_code() {
     assert_eq!(header.len(), format::HEADER_LEN);
 }
 
-#[test]
-fn block_column_table_matches_the_struct() {
-    let source = std::fs::read_to_string(repo("core/src/block.rs")).unwrap();
-    let start = source.find("struct Columns<'a> {").unwrap();
+/// Field names of `struct {name}<'a>` in block.rs, in order.
+fn struct_fields(source: &str, name: &str) -> Vec<(String, String)> {
+    let start = source
+        .find(&format!("struct {name}<'a> {{"))
+        .unwrap_or_else(|| panic!("no struct {name}"));
     let end = start + source[start..].find("\n}").unwrap();
-    let fields: Vec<&str> = source[start..end]
+    source[start..end]
         .lines()
         .skip(1)
         .map(str::trim)
         .filter(|l| !l.starts_with("//") && !l.starts_with("#[") && l.contains(':'))
-        .map(|l| l.split(':').next().unwrap())
-        .collect();
-    let documented: Vec<String> = table("Block payload")
+        .map(|l| {
+            let (field, ty) = l.split_once(':').unwrap();
+            (
+                field.to_string(),
+                ty.trim().trim_end_matches(',').to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn block_column_table_matches_the_struct() {
+    let source = std::fs::read_to_string(repo("core/src/block.rs")).unwrap();
+    let mut columns = Vec::new();
+    for (section, ty) in struct_fields(&source, "Columns") {
+        let ty = ty.split('<').next().unwrap();
+        for (column, _) in struct_fields(&source, ty) {
+            columns.push(vec![section.clone(), column]);
+        }
+    }
+    let documented: Vec<Vec<String>> = table("Block payload")
         .into_iter()
-        .map(|r| r[1].clone())
+        .map(|r| r[1..3].to_vec())
         .collect();
-    assert_eq!(documented, fields);
+    assert_eq!(documented, columns);
+    assert_eq!(
+        struct_fields(&source, "Columns").len(),
+        satchel_core::block::SECTIONS
+    );
 }
 
 /// A deterministic store that uses every column, every custom type, the hot

@@ -1,0 +1,138 @@
+//! Raw deflate (RFC 1951) through miniz_oxide, with an optional preset
+//! dictionary.
+//!
+//! Owns the two calls every block goes through. A preset dictionary is bytes
+//! that both sides pretend came just before the data, so the first matches can
+//! point into it: small blocks of similar records then compress nearly as well
+//! as one big stream. miniz_oxide has no `setDictionary`, so compression feeds
+//! the dictionary first, sync-flushes (which ends the deflate block on a byte
+//! boundary) and keeps only what follows; decompression places the dictionary
+//! in front of the output window and inflates after it.
+//!
+//! Invariant: [`inflate`] never writes more than `raw_len` bytes and fails
+//! unless the stream ends exactly there.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use miniz_oxide::deflate::core::{
+    compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+};
+use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+use miniz_oxide::inflate::TINFLStatus;
+
+/// Deflate level: 9 is miniz's best ratio; blocks are written once, read often.
+const LEVEL: i32 = 9;
+/// Negative window bits ask for raw deflate (no zlib header).
+const RAW_WINDOW_BITS: i32 = -15;
+/// Longest useful dictionary: deflate cannot reach further back.
+pub const MAX_DICTIONARY: usize = 32 * 1024;
+
+/// Compresses `data` as a raw deflate stream primed with `dictionary`
+/// (whose last [`MAX_DICTIONARY`] bytes are used).
+pub fn deflate(data: &[u8], dictionary: &[u8]) -> Vec<u8> {
+    let dictionary = &dictionary[dictionary.len().saturating_sub(MAX_DICTIONARY)..];
+    let mut c = CompressorOxide::new(create_comp_flags_from_zip_params(LEVEL, RAW_WINDOW_BITS, 0));
+    if !dictionary.is_empty() {
+        // Compress the dictionary and throw the bytes away: only the window
+        // it leaves behind matters.
+        let mut sink = vec![0u8; dictionary.len() + dictionary.len() / 8 + 64];
+        run(&mut c, dictionary, &mut sink, TDEFLFlush::Sync);
+    }
+    let mut out = vec![0u8; data.len() / 2 + 64];
+    let written = run(&mut c, data, &mut out, TDEFLFlush::Finish);
+    out.truncate(written);
+    out
+}
+
+/// Feeds all of `input` with `flush`, growing `out` as needed; returns the
+/// bytes written.
+fn run(c: &mut CompressorOxide, mut input: &[u8], out: &mut Vec<u8>, flush: TDEFLFlush) -> usize {
+    let mut at = 0;
+    loop {
+        let (status, read, written) = compress(c, input, &mut out[at..], flush);
+        at += written;
+        input = &input[read.min(input.len())..];
+        let done = match flush {
+            TDEFLFlush::Finish => status == TDEFLStatus::Done,
+            _ => input.is_empty() && out.len() - at > 16,
+        };
+        if done || status == TDEFLStatus::BadParam {
+            return at;
+        }
+        if out.len() - at < 64 {
+            let grow = out.len().max(64);
+            out.resize(out.len() + grow, 0);
+        }
+    }
+}
+
+/// Why a stream did not inflate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InflateError;
+
+/// Inflates a raw deflate stream that was primed with `dictionary` and must
+/// give exactly `raw_len` bytes, appended to `out`. `scratch` is reused
+/// between calls to avoid an allocation per stream.
+pub fn inflate(
+    compressed: &[u8],
+    dictionary: &[u8],
+    raw_len: usize,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), InflateError> {
+    let dictionary = &dictionary[dictionary.len().saturating_sub(MAX_DICTIONARY)..];
+    let start = dictionary.len();
+    scratch.clear();
+    scratch.extend_from_slice(dictionary);
+    scratch.resize(start + raw_len, 0);
+    let mut d = DecompressorOxide::new();
+    let (status, read, written) = decompress(
+        &mut d,
+        compressed,
+        scratch,
+        start,
+        inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+    );
+    if status != TINFLStatus::Done || read != compressed.len() || written != raw_len {
+        return Err(InflateError);
+    }
+    out.extend_from_slice(&scratch[start..]);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_with_and_without_dictionary() {
+        let dict = b"Ringde kunden om offerten, skickar prislista och bokar besok".repeat(20);
+        let data = b"Ringde kunden om offerten igen, bokar besok pa fredag".repeat(3);
+        for d in [&dict[..], &[][..]] {
+            let c = deflate(&data, d);
+            let (mut scratch, mut out) = (Vec::new(), Vec::new());
+            inflate(&c, d, data.len(), &mut scratch, &mut out).unwrap();
+            assert_eq!(out, data);
+            // A wrong length or a missing dictionary is an error, not garbage.
+            assert!(inflate(&c, d, data.len() - 1, &mut scratch, &mut Vec::new()).is_err());
+        }
+        let with = deflate(&data, &dict).len();
+        let without = deflate(&data, &[]).len();
+        assert!(
+            with * 4 < without * 3,
+            "dictionary helps: {with} vs {without}"
+        );
+        let c = deflate(&data, &dict);
+        let mut out = Vec::new();
+        assert!(inflate(&c, &[], data.len(), &mut Vec::new(), &mut out).is_err() || out != data);
+    }
+
+    #[test]
+    fn empty_input() {
+        let c = deflate(&[], &[]);
+        let mut out = Vec::new();
+        inflate(&c, &[], 0, &mut Vec::new(), &mut out).unwrap();
+        assert!(out.is_empty());
+    }
+}
