@@ -475,7 +475,7 @@ pub fn decompress(
     let mut cuts = [0usize; SECTIONS];
     let mut scratch = Vec::new();
     let mut r = format::Reader::new(compressed);
-    for k in 0..SECTIONS {
+    for (k, cut) in cuts.iter_mut().enumerate() {
         let len = r.varint().map_err(|_| BlockError::Inflate)?;
         let remaining = u64::from(raw_len) - out.len() as u64;
         if len > remaining {
@@ -488,7 +488,7 @@ pub fn decompress(
         let dict = dictionary.map_or(&[][..], |d| d.section(k));
         deflate::inflate(z, dict, len as usize, &mut scratch, &mut out)
             .map_err(|_| BlockError::Inflate)?;
-        cuts[k] = out.len();
+        *cut = out.len();
     }
     if !r.is_done() {
         return Err(BlockError::Inflate);

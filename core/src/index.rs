@@ -10,7 +10,7 @@
 //! its tag's home slot without crossing an empty slot; load ≤ 4/5.
 
 use alloc::vec::Vec;
-use core::hash::{BuildHasher, Hash, Hasher};
+use core::hash::BuildHasher;
 
 use crate::budget::vec_bytes;
 
@@ -25,10 +25,8 @@ pub struct IdIndex {
 
 /// The 32-bit tag of a backend id.
 pub fn tag_of(id: &str) -> u32 {
-    let mut h = rustc_hash::FxBuildHasher.build_hasher();
-    id.hash(&mut h);
     // FxHash's high bits are its best mixed.
-    (h.finish() >> 32) as u32
+    (rustc_hash::FxBuildHasher.hash_one(id) >> 32) as u32
 }
 
 fn pack(tag: u32, local: u32) -> u64 {
@@ -43,6 +41,11 @@ impl IdIndex {
     /// Number of ids.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// True when no id is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Heap bytes held.

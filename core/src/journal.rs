@@ -14,6 +14,7 @@
 //! may be torn (cut short or damaged by a crash during its append); it was
 //! never confirmed, so it is reported and skipped.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -35,7 +36,7 @@ pub enum JournalOpRef<'a> {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub enum JournalOp {
     /// A record was inserted or replaced.
-    Upsert(Account),
+    Upsert(Box<Account>),
     /// A record was deleted by backend id.
     Delete(String),
 }

@@ -165,7 +165,7 @@ pub fn open(
         for (seq, op) in read.ops {
             match op {
                 JournalOp::Upsert(a) => {
-                    store.upsert(a).map_err(|r| match r.error {
+                    store.upsert(*a).map_err(|r| match r.error {
                         WriteError::Budget(b) => OpenError::Budget(b),
                         e => OpenError::Rejected(e),
                     })?;

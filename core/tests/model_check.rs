@@ -14,6 +14,7 @@ use satchel_core::model::Account;
 use satchel_core::store::{Store, StoreConfig, WriteError};
 
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // test data, built once per case
 enum Op {
     Upsert(Account),
     Batch(Vec<Account>),

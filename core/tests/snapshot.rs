@@ -171,8 +171,7 @@ fn torn_journal_tail_loses_only_the_unconfirmed_frame() {
         assert_eq!(report.replayed, whole);
         let last_end = confirmed
             .iter()
-            .filter(|&&end| end <= cut)
-            .last()
+            .rfind(|&&end| end <= cut)
             .copied()
             .unwrap_or(16);
         assert_eq!(report.torn_tail_bytes, cut - last_end);
