@@ -49,6 +49,26 @@ pub fn print_stats(store: &Store) {
     );
     println!("    cache         {:>12}", b.cache);
     println!("    journal       {:>12}", b.journal);
+    println!("    dictionary    {:>12}", b.dictionary);
+    println!("  block sections (bytes/record: raw -> compressed)");
+    let names = [
+        "keys",
+        "names",
+        "contact",
+        "address",
+        "sales",
+        "custom",
+        "activity meta",
+        "activity text",
+    ];
+    let n = s.records.max(1) as f64;
+    for (name, (raw, z)) in names.iter().zip(store.section_bytes()) {
+        println!(
+            "    {name:<14}{:>8.1} -> {:>6.1}",
+            raw as f64 / n,
+            z as f64 / n
+        );
+    }
 }
 
 pub fn get(path: &Path, id: &str, budget: Budget) -> Result<ExitCode, String> {

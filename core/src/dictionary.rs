@@ -27,16 +27,15 @@ pub struct Dictionary {
 
 impl Dictionary {
     /// Trains a dictionary from sample blocks: each section gets an even share
-    /// of its 32 KiB from the tail of every sample's section (the end of a
-    /// dictionary is the cheapest to reach, so the samples interleave rather
-    /// than one block filling it).
+    /// of its 32 KiB from every sample, taken as chunks spread evenly over the
+    /// sample's section. A section holds several columns one after another, so
+    /// spreading the chunks gives every column its place in the dictionary.
     pub fn train(samples: &[RawBlock]) -> Dictionary {
         let share = MAX_DICTIONARY / samples.len().max(1);
         let sections = core::array::from_fn(|k| {
             let mut bytes = Vec::new();
             for s in samples {
-                let section = s.section(k);
-                bytes.extend_from_slice(&section[section.len().saturating_sub(share)..]);
+                take_spread(s.section(k), share, &mut bytes);
             }
             bytes.into_boxed_slice()
         });
@@ -71,5 +70,24 @@ impl Dictionary {
             *s = Box::from(bytes);
         }
         Ok(Dictionary { sections })
+    }
+}
+
+/// Bytes per chunk when a sample is larger than its share.
+const CHUNK: usize = 256;
+
+/// Appends `share` bytes of `section`: all of it if it is smaller, otherwise
+/// chunks of [`CHUNK`] bytes at evenly spaced offsets.
+fn take_spread(section: &[u8], share: usize, out: &mut Vec<u8>) {
+    if section.len() <= share {
+        out.extend_from_slice(section);
+        return;
+    }
+    let chunks = (share / CHUNK).max(1);
+    let stride =
+        (section.len() - CHUNK.min(section.len())) / chunks.max(2).saturating_sub(1).max(1);
+    for c in 0..chunks {
+        let start = (c * stride).min(section.len().saturating_sub(CHUNK));
+        out.extend_from_slice(&section[start..(start + CHUNK).min(section.len())]);
     }
 }

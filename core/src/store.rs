@@ -348,6 +348,23 @@ impl Store {
         }
     }
 
+    /// Raw and compressed bytes of each block section, summed over all blocks:
+    /// where the bytes go (see `core/FORMAT.md`, "Block payload").
+    pub fn section_bytes(&self) -> [(usize, usize); block::SECTIONS] {
+        let mut out = [(0, 0); block::SECTIONS];
+        for b in self.blocks.iter().flatten() {
+            let mut r = crate::format::Reader::new(&b.bytes);
+            for o in &mut out {
+                let (Ok(raw), Ok(z)) = (r.varint(), r.bytes()) else {
+                    break;
+                };
+                o.0 += raw as usize;
+                o.1 += z.len();
+            }
+        }
+        out
+    }
+
     fn available(&self) -> usize {
         self.budget.bytes().saturating_sub(self.used_bytes())
     }
@@ -1090,6 +1107,12 @@ impl Store {
                 needed,
                 available: self.available(),
             }));
+        }
+        // The index cannot see this block's ids until it is installed, so
+        // duplicates within the block are caught here.
+        let distinct: alloc::collections::BTreeSet<&str> = live_rows.iter().map(|r| r.2).collect();
+        if distinct.len() != live_rows.len() {
+            return Err(InstallError::Corrupt("duplicate record id"));
         }
         for &(row, local, id) in live_rows {
             self.claim_local(local, id, Loc::Block { block, row })?;
