@@ -181,7 +181,10 @@ struct Sales<'a> {
     owner: Dict<'a>,
     #[serde(borrow)]
     stage: Dict<'a>,
-    deal_value: Vec<i64>,
+    /// Deal values split as `mantissa × 10^zeros`: pipeline amounts are mostly
+    /// round, so the mantissas are small varints and the zeros compress away.
+    deal_zeros: Vec<u8>,
+    deal_mantissa: Vec<i64>,
     #[serde(borrow)]
     currency: Dict<'a>,
     /// The first row's `updated_at`; other times are distances from it.
@@ -214,6 +217,9 @@ struct ActivityMeta<'a> {
     /// Each activity's time as the distance back from the next activity of the
     /// same row (from the row's `updated_at` for the last one).
     activity_gap: Vec<i64>,
+    /// Whether each activity was logged by the row's owner (the usual case).
+    activity_by_owner: Vec<bool>,
+    /// Who logged the others, flattened over them only.
     #[serde(borrow)]
     activity_by: Dict<'a>,
 }
@@ -299,7 +305,10 @@ pub fn encode_raw(rows: &[(u32, &Account)]) -> RawBlock {
         b.activity_gap[first_gap..].reverse();
         for act in &a.activities {
             b.activity_kind.push(act.kind.code());
-            b.activity_by.push(&act.by);
+            b.activity_by_owner.push(act.by == a.owner);
+            if act.by != a.owner {
+                b.activity_by.push(&act.by);
+            }
             b.activity_text.push(&act.text);
         }
     }
@@ -350,7 +359,12 @@ pub fn encode_raw(rows: &[(u32, &Account)]) -> RawBlock {
             territory: b.territory.finish(),
             owner: b.owner.finish(),
             stage: b.stage.finish(),
-            deal_value: b.deal_value,
+            deal_zeros: b.deal_value.iter().map(|&v| trailing_zeros(v)).collect(),
+            deal_mantissa: b
+                .deal_value
+                .iter()
+                .map(|&v| v / 10i64.pow(u32::from(trailing_zeros(v))))
+                .collect(),
             currency: b.currency.finish(),
             time_base,
             updated_at: b.updated_at,
@@ -375,6 +389,7 @@ pub fn encode_raw(rows: &[(u32, &Account)]) -> RawBlock {
             activity_counts: b.activity_counts,
             activity_kind: b.activity_kind,
             activity_gap: b.activity_gap,
+            activity_by_owner: b.activity_by_owner,
             activity_by: b.activity_by.finish(),
         },
     );
@@ -437,8 +452,18 @@ struct Builders<'a> {
     activity_counts: Vec<u32>,
     activity_kind: Vec<u8>,
     activity_gap: Vec<i64>,
+    activity_by_owner: Vec<bool>,
     activity_by: DictBuilder<'a>,
     activity_text: TextBuilder,
+}
+
+/// Decimal zeros at the end of `v` (0 for 0), at most 18.
+fn trailing_zeros(v: i64) -> u8 {
+    let mut k = 0u8;
+    while v != 0 && k < 18 && v % 10i64.pow(u32::from(k) + 1) == 0 {
+        k += 1;
+    }
+    k
 }
 
 /// Bytes `b` shares with `a` from the start, cut back to a char boundary.
@@ -511,6 +536,7 @@ pub struct BlockView<'a> {
     tag_starts: Vec<u32>,
     custom_starts: Vec<u32>,
     activity_starts: Vec<u32>,
+    by_index: Vec<u32>,
 }
 
 const NAME: usize = 0;
@@ -538,7 +564,7 @@ impl<'a> BlockView<'a> {
             (c.keys.local_id_deltas.len(), "local_id_deltas"),
             (c.keys.id_shared.len(), "id_shared"),
             (c.address.geo.len(), "geo"),
-            (s.deal_value.len(), "deal_value"),
+            (s.deal_mantissa.len(), "deal_mantissa"),
             (s.updated_at.len(), "updated_at"),
             (s.last_contact.len(), "last_contact"),
             (s.next_visit.len(), "next_visit"),
@@ -578,7 +604,25 @@ impl<'a> BlockView<'a> {
         {
             return Err(BlockError::Inconsistent("activity_kind"));
         }
-        m.activity_by.check(acts, "activity_by")?;
+        if m.activity_by_owner.len() != acts {
+            return Err(BlockError::Inconsistent("activity_by_owner"));
+        }
+        // Where each activity's author sits in `activity_by` (others only).
+        let mut by_index = Vec::with_capacity(acts);
+        let mut others = 0u32;
+        for &own in &m.activity_by_owner {
+            by_index.push(others);
+            others += u32::from(!own);
+        }
+        m.activity_by.check(others as usize, "activity_by")?;
+        let deal_ok = s.deal_zeros.len() == n
+            && s.deal_zeros
+                .iter()
+                .zip(&s.deal_mantissa)
+                .all(|(&z, m)| z <= 18 && m.checked_mul(10i64.pow(u32::from(z))).is_some());
+        if !deal_ok {
+            return Err(BlockError::Inconsistent("deal_mantissa"));
+        }
         let text_offsets = [
             c.names.name.offsets(n, "name")?,
             c.names.company.offsets(n, "company")?,
@@ -605,6 +649,7 @@ impl<'a> BlockView<'a> {
             tag_starts,
             custom_starts,
             activity_starts,
+            by_index,
         })
     }
 
@@ -647,6 +692,7 @@ impl<'a> BlockView<'a> {
             self.activity_starts[i + 1] as usize,
         );
         let mut activities: Vec<Activity> = Vec::with_capacity(end - first);
+        let owner = s.owner.get(i);
         let mut next = updated_at;
         for j in (first..end).rev() {
             let at = next.wrapping_sub(m.activity_gap[j]);
@@ -655,7 +701,11 @@ impl<'a> BlockView<'a> {
                 // Checked in `decode`.
                 kind: ActivityKind::from_code(m.activity_kind[j]).unwrap_or(ActivityKind::Note),
                 at,
-                by: m.activity_by.get(j).into(),
+                by: if m.activity_by_owner[j] {
+                    owner.into()
+                } else {
+                    m.activity_by.get(self.by_index[j] as usize).into()
+                },
                 text: c
                     .activity_text
                     .activity_text
@@ -678,9 +728,9 @@ impl<'a> BlockView<'a> {
             },
             geo: c.address.geo[i].map(|(lat_e6, lon_e6)| Geo { lat_e6, lon_e6 }),
             territory: s.territory.get(i).into(),
-            owner: s.owner.get(i).into(),
+            owner: owner.into(),
             stage: s.stage.get(i).into(),
-            deal_value: s.deal_value[i],
+            deal_value: s.deal_mantissa[i] * 10i64.pow(u32::from(s.deal_zeros[i])),
             currency: s.currency.get(i).into(),
             last_contact: s.last_contact[i].map(|d| updated_at.wrapping_sub(d)),
             next_visit: s.next_visit[i].map(|d| s.time_base.wrapping_add(d)),

@@ -47,7 +47,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
-            block_bytes: 96 * 1024,
+            block_bytes: 128 * 1024,
             cache_blocks: 4,
             journal: true,
         }
