@@ -4,6 +4,7 @@
 use std::fmt::Write;
 use std::time::Instant;
 
+use satchel_core::block::SECTION_NAMES;
 use satchel_core::budget::Budget;
 use satchel_core::model::Account;
 use satchel_core::store::{Store, StoreConfig};
@@ -128,20 +129,10 @@ pub fn run(n: u64, seed: u64, lookups: usize) -> String {
         per(stats.bytes.index),
         stats.raw_block_bytes as f64 / stats.bytes.blocks as f64,
     );
-    let names = [
-        "keys",
-        "names",
-        "contact",
-        "address",
-        "sales",
-        "custom",
-        "activity_meta",
-        "activity_text",
-    ];
     let _ = writeln!(md, "\nWhere Satchel's block bytes go (per record):\n");
     let _ = writeln!(md, "| section | raw | compressed |");
     let _ = writeln!(md, "|---|---:|---:|");
-    for (name, (raw, z)) in names.iter().zip(store.section_bytes()) {
+    for (name, (raw, z)) in SECTION_NAMES.iter().zip(store.section_bytes()) {
         let _ = writeln!(md, "| {name} | {:.1} | {:.1} |", per(raw), per(z));
     }
     let _ = writeln!(

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use satchel_core::block::SECTION_NAMES;
 use satchel_core::budget::Budget;
 use satchel_core::store::{Store, StoreConfig};
 
@@ -51,18 +52,8 @@ pub fn print_stats(store: &Store) {
     println!("    journal       {:>12}", b.journal);
     println!("    dictionary    {:>12}", b.dictionary);
     println!("  block sections (bytes/record: raw -> compressed)");
-    let names = [
-        "keys",
-        "names",
-        "contact",
-        "address",
-        "sales",
-        "custom",
-        "activity meta",
-        "activity text",
-    ];
     let n = s.records.max(1) as f64;
-    for (name, (raw, z)) in names.iter().zip(store.section_bytes()) {
+    for (name, (raw, z)) in SECTION_NAMES.iter().zip(store.section_bytes()) {
         println!(
             "    {name:<14}{:>8.1} -> {:>6.1}",
             raw as f64 / n,

@@ -106,6 +106,18 @@ impl<'a> CustomRef<'a> {
 /// own, with its own dictionary (see [`crate::dictionary`]).
 pub const SECTIONS: usize = 8;
 
+/// The sections' names, in order (for statistics).
+pub const SECTION_NAMES: [&str; SECTIONS] = [
+    "keys",
+    "names",
+    "contact",
+    "address",
+    "sales",
+    "custom",
+    "activity_meta",
+    "activity_text",
+];
+
 /// The block payload before compression: eight sections, each a postcard
 /// struct, concatenated. Field order is the format (`core/FORMAT.md`).
 #[derive(Debug, Serialize, Deserialize)]
