@@ -1,0 +1,243 @@
+//! Scoring: how many points a record earns under a rule set, and why.
+//!
+//! Owns [`RankContext`] (who and when the device is), [`Candidate`] (a record
+//! plus what only the device knows: pinned, pending edits, usage) and the
+//! arithmetic: integer points, decays in 16.16 fixed point, so a score is the
+//! same on every machine and in wasm.
+//!
+//! Invariant: [`score`] and [`explain`] agree: the explanation's total is the
+//! score (quotas aside, which the planner applies).
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::Serialize;
+
+use crate::model::Account;
+use crate::rules::{RankRules, Rule, DAY};
+
+/// Who the device belongs to, and when it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RankContext {
+    /// Now (Unix seconds).
+    pub now: i64,
+    /// The rep's owner id.
+    pub me: String,
+    /// The rep's territories.
+    pub territories: Vec<String>,
+}
+
+/// A record as the ranker sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate<'a> {
+    /// The record.
+    pub account: &'a Account,
+    /// The rep pinned it.
+    pub pinned: bool,
+    /// It has local edits not yet acknowledged by the backend.
+    pub dirty: bool,
+    /// Decayed use count on this device.
+    pub usage: u16,
+}
+
+/// 1.0 in 16.16 fixed point.
+const ONE: u64 = 1 << 16;
+
+/// `a × b` where `b` is 16.16 fixed point.
+fn mul_q16(a: u64, b: u64) -> u64 {
+    (a * b) >> 16
+}
+
+/// `2^-t` for `t` = 0, 1/16, …, 1 in 16.16 fixed point (rounded).
+const EXP2_NEG: [u64; 17] = [
+    65536, 62757, 60097, 57549, 55109, 52773, 50535, 48393, 46341, 44376, 42495, 40693, 38968,
+    37316, 35734, 34219, 32768,
+];
+
+/// `0.5^(distance / half_life)` in 16.16 fixed point; 1.0 without a half-life.
+fn decay(distance: i64, half_life_days: Option<u32>) -> u64 {
+    let Some(h) = half_life_days else { return ONE };
+    let h = i128::from(h) * i128::from(DAY);
+    let x = (i128::from(distance.max(0)) * i128::from(ONE as i64) / h) as u64; // halvings, 16.16
+    let (whole, frac) = (x >> 16, x & 0xFFFF);
+    if whole >= 48 {
+        return 0;
+    }
+    let i = (frac >> 12) as usize; // sixteenths
+    let rem = frac & 0xFFF;
+    let (a, b) = (EXP2_NEG[i], EXP2_NEG[i + 1]);
+    let f = a - (((a - b) * rem) >> 12);
+    f >> whole
+}
+
+/// How one rule judged one record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleVerdict {
+    /// The rule's name.
+    pub rule: String,
+    /// Points earned (0 when a condition failed).
+    pub points: u32,
+    /// Why: the failing condition, or what earned the points.
+    pub why: String,
+}
+
+/// Judges one rule; `Ok(points)` when every condition holds, otherwise the
+/// first failing condition.
+fn judge(rule: &Rule, c: &Candidate<'_>, ctx: &RankContext) -> Result<(u32, String), String> {
+    let w = &rule.when;
+    let a = c.account;
+    let mut factor = ONE;
+    let mut why = Vec::new();
+    if let Some(want) = w.owner_is_me {
+        if (a.owner == ctx.me) != want {
+            return Err(format!("owner is {:?}", a.owner));
+        }
+        why.push(String::from(if want {
+            "owner is me"
+        } else {
+            "owner is not me"
+        }));
+    }
+    if let Some(want) = w.territory_is_mine {
+        if ctx.territories.contains(&a.territory) != want {
+            return Err(format!("territory is {:?}", a.territory));
+        }
+        why.push(format!("territory {}", a.territory));
+    }
+    if let Some(stages) = &w.stage_in {
+        if !stages.contains(&a.stage) {
+            return Err(format!("stage is {:?}", a.stage));
+        }
+        why.push(format!("stage {}", a.stage));
+    }
+    if let Some(min) = w.deal_value_above {
+        if a.deal_value <= min {
+            return Err(format!("deal value {} is not above {min}", a.deal_value));
+        }
+        why.push(format!("deal value {}", a.deal_value));
+    }
+    if let Some(days) = w.next_visit_within_days {
+        let ahead = a.next_visit.map(|t| t - ctx.now);
+        match ahead {
+            Some(d) if (0..=i64::from(days) * DAY).contains(&d) => {
+                factor = mul_q16(factor, decay(d, rule.half_life_days));
+                why.push(format!("visit in {:.1} days", d as f64 / DAY as f64));
+            }
+            Some(d) => {
+                return Err(format!(
+                    "next visit is {:.1} days away",
+                    d as f64 / DAY as f64
+                ))
+            }
+            None => return Err(String::from("no visit planned")),
+        }
+    }
+    if let Some(days) = w.last_contact_within_days {
+        let ago = a.last_contact.map(|t| ctx.now - t);
+        match ago {
+            Some(d) if (0..=i64::from(days) * DAY).contains(&d) => {
+                factor = mul_q16(factor, decay(d, rule.half_life_days));
+                why.push(format!("contacted {:.1} days ago", d as f64 / DAY as f64));
+            }
+            Some(d) => {
+                return Err(format!(
+                    "last contact {:.1} days ago",
+                    d as f64 / DAY as f64
+                ))
+            }
+            None => return Err(String::from("never contacted")),
+        }
+    }
+    if let Some(tag) = &w.tag {
+        if !a.tags.contains(tag) {
+            return Err(format!("no tag {tag:?}"));
+        }
+        why.push(format!("tag {tag}"));
+    }
+    if let Some(want) = w.pinned {
+        if c.pinned != want {
+            return Err(String::from(if c.pinned { "pinned" } else { "not pinned" }));
+        }
+        why.push(String::from(if want { "pinned" } else { "not pinned" }));
+    }
+    if let Some(want) = w.used {
+        if (c.usage > 0) != want {
+            return Err(String::from(if c.usage > 0 {
+                "used on this device"
+            } else {
+                "not used on this device"
+            }));
+        }
+        if want {
+            // Saturating: one use earns half, three earn three quarters.
+            let u = u64::from(c.usage);
+            factor = mul_q16(factor, u * ONE / (u + 1));
+            why.push(format!("used (decayed count {})", c.usage));
+        }
+    }
+    let points = mul_q16(u64::from(rule.weight), factor) as u32;
+    Ok((points, why.join(", ")))
+}
+
+/// Points per rule (before quotas), in rule order.
+pub fn rule_points(
+    rules: &RankRules,
+    c: &Candidate<'_>,
+    ctx: &RankContext,
+) -> heapless::Vec<u32, { crate::rules::MAX_RULES }> {
+    rules
+        .rules()
+        .iter()
+        .map(|r| judge(r, c, ctx).map_or(0, |(p, _)| p))
+        .collect()
+}
+
+/// The record's score: the sum of its rules' points (before quotas).
+pub fn score(rules: &RankRules, c: &Candidate<'_>, ctx: &RankContext) -> u32 {
+    rule_points(rules, c, ctx)
+        .iter()
+        .fold(0u32, |s, &p| s.saturating_add(p))
+}
+
+/// Every rule's verdict on the record.
+pub fn explain(rules: &RankRules, c: &Candidate<'_>, ctx: &RankContext) -> Vec<RuleVerdict> {
+    rules
+        .rules()
+        .iter()
+        .map(|r| match judge(r, c, ctx) {
+            Ok((points, why)) => RuleVerdict {
+                rule: r.name.clone(),
+                points,
+                why,
+            },
+            Err(why) => RuleVerdict {
+                rule: r.name.clone(),
+                points: 0,
+                why: format!("no: {why}"),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decay_halves_per_half_life() {
+        assert_eq!(decay(0, Some(7)), ONE);
+        assert_eq!(decay(7 * DAY, Some(7)), ONE / 2);
+        assert_eq!(decay(14 * DAY, Some(7)), ONE / 4);
+        let mid = decay(7 * DAY / 2, Some(7)); // 2^-0.5 ≈ 0.7071
+        assert!((46300..=46400).contains(&mid), "{mid}");
+        assert_eq!(decay(1000 * DAY, Some(1)), 0);
+        assert_eq!(decay(12345, None), ONE);
+        // Monotonic.
+        let mut last = ONE + 1;
+        for d in (0..30 * DAY).step_by(3600) {
+            let f = decay(d, Some(5));
+            assert!(f <= last);
+            last = f;
+        }
+    }
+}
