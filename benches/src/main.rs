@@ -8,6 +8,7 @@
 mod capacity;
 mod density;
 mod peers;
+mod planning;
 mod results;
 mod timing;
 
@@ -47,6 +48,17 @@ enum Command {
         #[arg(long, default_value = "64MiB", value_parser = |s: &str| Budget::parse(s).map_err(|e| e.to_string()))]
         budget: Budget,
     },
+    /// Plan which of an org's accounts a device keeps, and how fast.
+    Plan {
+        #[arg(long, default_value_t = 1_000_000)]
+        accounts: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "64MiB", value_parser = |s: &str| Budget::parse(s).map_err(|e| e.to_string()))]
+        budget: Budget,
+        #[arg(long, default_value = "fixtures/rules/field-rep.json")]
+        rules: String,
+    },
 }
 
 fn main() {
@@ -58,6 +70,12 @@ fn main() {
             seed,
             lookups,
         } => ("density", density::run(accounts, seed, lookups)),
+        Command::Plan {
+            accounts,
+            seed,
+            budget,
+            rules,
+        } => ("plan", planning::run(accounts, seed, budget, &rules)),
         Command::Capacity {
             accounts,
             seed,

@@ -134,6 +134,7 @@ pub struct Planner<'r> {
     ctx: &'r RankContext,
     config: PlanConfig,
     phase: Phase,
+    passes: usize,
     /// Per quota rule (by rule index): counts by points bucket, then the cut.
     quota_counts: Vec<(usize, Vec<u32>)>,
     quota_cuts: Vec<(usize, QuotaCut, u64)>,
@@ -163,11 +164,13 @@ impl<'r> Planner<'r> {
         } else {
             Phase::Quotas
         };
+        let passes = if quota_counts.is_empty() { 1 } else { 2 };
         Planner {
             rules,
             ctx,
             config,
             phase,
+            passes,
             quota_counts,
             quota_cuts: Vec::new(),
             full_bytes: vec![0; BUCKETS],
@@ -192,13 +195,10 @@ impl<'r> Planner<'r> {
         q + (self.full_bytes.capacity() + self.stub_bytes.capacity()) * 8
     }
 
-    /// How many times the caller must show every record before deciding.
+    /// How many times the caller must show every record before deciding
+    /// (2 with quota rules, else 1).
     pub fn passes(&self) -> usize {
-        if self.quota_counts.is_empty() {
-            1
-        } else {
-            2
-        }
+        self.passes
     }
 
     /// The score after quotas; counts quota admissions when `admit` is set

@@ -81,98 +81,124 @@ pub struct RuleVerdict {
     pub why: String,
 }
 
-/// Judges one rule; `Ok(points)` when every condition holds, otherwise the
-/// first failing condition.
-fn judge(rule: &Rule, c: &Candidate<'_>, ctx: &RankContext) -> Result<(u32, String), String> {
+/// Text only when explaining: scoring a million records must not format.
+fn said(explain: bool, text: impl FnOnce() -> String) -> String {
+    if explain {
+        text()
+    } else {
+        String::new()
+    }
+}
+
+fn days(secs: i64) -> f64 {
+    secs as f64 / DAY as f64
+}
+
+/// Judges one rule: `Ok((points, why))` when every condition holds, otherwise
+/// `Err(the first failing condition)`. The texts are empty unless `explain`.
+fn judge(
+    rule: &Rule,
+    c: &Candidate<'_>,
+    ctx: &RankContext,
+    explain: bool,
+) -> Result<(u32, String), String> {
     let w = &rule.when;
     let a = c.account;
     let mut factor = ONE;
-    let mut why = Vec::new();
+    let mut why: Vec<String> = Vec::new();
+    let mut note = |text: &dyn Fn() -> String| {
+        if explain {
+            why.push(text());
+        }
+    };
     if let Some(want) = w.owner_is_me {
         if (a.owner == ctx.me) != want {
-            return Err(format!("owner is {:?}", a.owner));
+            return Err(said(explain, || format!("owner is {:?}", a.owner)));
         }
-        why.push(String::from(if want {
-            "owner is me"
-        } else {
-            "owner is not me"
-        }));
+        note(&|| {
+            String::from(if want {
+                "owner is me"
+            } else {
+                "owner is not me"
+            })
+        });
     }
     if let Some(want) = w.territory_is_mine {
         if ctx.territories.contains(&a.territory) != want {
-            return Err(format!("territory is {:?}", a.territory));
+            return Err(said(explain, || format!("territory is {:?}", a.territory)));
         }
-        why.push(format!("territory {}", a.territory));
+        note(&|| format!("territory {}", a.territory));
     }
     if let Some(stages) = &w.stage_in {
         if !stages.contains(&a.stage) {
-            return Err(format!("stage is {:?}", a.stage));
+            return Err(said(explain, || format!("stage is {:?}", a.stage)));
         }
-        why.push(format!("stage {}", a.stage));
+        note(&|| format!("stage {}", a.stage));
     }
     if let Some(min) = w.deal_value_above {
         if a.deal_value <= min {
-            return Err(format!("deal value {} is not above {min}", a.deal_value));
+            return Err(said(explain, || {
+                format!("deal value {} is not above {min}", a.deal_value)
+            }));
         }
-        why.push(format!("deal value {}", a.deal_value));
+        note(&|| format!("deal value {}", a.deal_value));
     }
-    if let Some(days) = w.next_visit_within_days {
-        let ahead = a.next_visit.map(|t| t - ctx.now);
-        match ahead {
-            Some(d) if (0..=i64::from(days) * DAY).contains(&d) => {
+    if let Some(within) = w.next_visit_within_days {
+        match a.next_visit.map(|t| t - ctx.now) {
+            Some(d) if (0..=i64::from(within) * DAY).contains(&d) => {
                 factor = mul_q16(factor, decay(d, rule.half_life_days));
-                why.push(format!("visit in {:.1} days", d as f64 / DAY as f64));
+                note(&|| format!("visit in {:.1} days", days(d)));
             }
             Some(d) => {
-                return Err(format!(
-                    "next visit is {:.1} days away",
-                    d as f64 / DAY as f64
-                ))
+                return Err(said(explain, || {
+                    format!("next visit is {:.1} days away", days(d))
+                }))
             }
-            None => return Err(String::from("no visit planned")),
+            None => return Err(said(explain, || String::from("no visit planned"))),
         }
     }
-    if let Some(days) = w.last_contact_within_days {
-        let ago = a.last_contact.map(|t| ctx.now - t);
-        match ago {
-            Some(d) if (0..=i64::from(days) * DAY).contains(&d) => {
+    if let Some(within) = w.last_contact_within_days {
+        match a.last_contact.map(|t| ctx.now - t) {
+            Some(d) if (0..=i64::from(within) * DAY).contains(&d) => {
                 factor = mul_q16(factor, decay(d, rule.half_life_days));
-                why.push(format!("contacted {:.1} days ago", d as f64 / DAY as f64));
+                note(&|| format!("contacted {:.1} days ago", days(d)));
             }
             Some(d) => {
-                return Err(format!(
-                    "last contact {:.1} days ago",
-                    d as f64 / DAY as f64
-                ))
+                return Err(said(explain, || {
+                    format!("last contact {:.1} days ago", days(d))
+                }))
             }
-            None => return Err(String::from("never contacted")),
+            None => return Err(said(explain, || String::from("never contacted"))),
         }
     }
     if let Some(tag) = &w.tag {
         if !a.tags.contains(tag) {
-            return Err(format!("no tag {tag:?}"));
+            return Err(said(explain, || format!("no tag {tag:?}")));
         }
-        why.push(format!("tag {tag}"));
+        note(&|| format!("tag {tag}"));
     }
     if let Some(want) = w.pinned {
         if c.pinned != want {
-            return Err(String::from(if c.pinned { "pinned" } else { "not pinned" }));
+            return Err(said(explain, || {
+                String::from(if c.pinned { "pinned" } else { "not pinned" })
+            }));
         }
-        why.push(String::from(if want { "pinned" } else { "not pinned" }));
+        note(&|| String::from(if want { "pinned" } else { "not pinned" }));
     }
     if let Some(want) = w.used {
         if (c.usage > 0) != want {
-            return Err(String::from(if c.usage > 0 {
+            let text = if c.usage > 0 {
                 "used on this device"
             } else {
                 "not used on this device"
-            }));
+            };
+            return Err(said(explain, || String::from(text)));
         }
         if want {
             // Saturating: one use earns half, three earn three quarters.
             let u = u64::from(c.usage);
             factor = mul_q16(factor, u * ONE / (u + 1));
-            why.push(format!("used (decayed count {})", c.usage));
+            note(&|| format!("used (decayed count {})", c.usage));
         }
     }
     let points = mul_q16(u64::from(rule.weight), factor) as u32;
@@ -188,7 +214,7 @@ pub fn rule_points(
     rules
         .rules()
         .iter()
-        .map(|r| judge(r, c, ctx).map_or(0, |(p, _)| p))
+        .map(|r| judge(r, c, ctx, false).map_or(0, |(p, _)| p))
         .collect()
 }
 
@@ -204,7 +230,7 @@ pub fn explain(rules: &RankRules, c: &Candidate<'_>, ctx: &RankContext) -> Vec<R
     rules
         .rules()
         .iter()
-        .map(|r| match judge(r, c, ctx) {
+        .map(|r| match judge(r, c, ctx, true) {
             Ok((points, why)) => RuleVerdict {
                 rule: r.name.clone(),
                 points,

@@ -121,7 +121,16 @@ fn cand(a: &Account) -> Candidate<'_> {
 
 #[test]
 fn scores_add_up_and_explain_says_why() {
-    let rules = example("field-rep.json");
+    let rules = RankRules::from_json(
+        r#"{"rules": [
+        {"name": "visit soon", "weight": 600, "when": {"next_visit_within_days": 21}, "half_life_days": 7},
+        {"name": "my open deals", "weight": 300, "when": {"owner_is_me": true, "stage_in": ["proposal"]}},
+        {"name": "my accounts", "weight": 200, "when": {"owner_is_me": true}},
+        {"name": "used here", "weight": 500, "when": {"used": true}},
+        {"name": "my territories", "weight": 80, "when": {"territory_is_mine": true}}
+    ]}"#,
+    )
+    .unwrap();
     let mine_soon = account("rep-01", "SE-N-01", Some(0));
     let mine_later = account("rep-01", "SE-N-01", Some(14));
     let theirs = account("rep-77", "DE-BY-01", None);
