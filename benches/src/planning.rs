@@ -6,20 +6,17 @@ use std::time::Instant;
 
 use satchel_core::budget::Budget;
 use satchel_core::model::Account;
-use satchel_core::plan::{Decision, PlanConfig, Planner};
+use satchel_core::plan::{self, Decision, PlanConfig, Planner};
 use satchel_core::rules::RankRules;
 use satchel_core::score::{Candidate, RankContext};
 use satchel_fixtures::OrgSpec;
 
-/// What keeping a record costs, estimated as the store would: its encoded size
-/// at the measured block compression ratio (3.2×), plus 16 bytes of index.
 fn cost(a: &Account) -> usize {
-    postcard::to_allocvec(a).map_or(0, |v| v.len()) * 10 / 32 + 16
+    plan::record_cost(postcard::to_allocvec(a).map_or(0, |v| v.len()))
 }
 
-/// What its stub costs: id, display name, score, and a slot.
 fn stub_cost(a: &Account) -> usize {
-    a.id.len() + a.display_name().len() + 12
+    plan::stub_cost(&a.id, a.display_name())
 }
 
 pub fn run(n: u64, seed: u64, budget: Budget, rules_path: &str) -> String {

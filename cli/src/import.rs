@@ -147,7 +147,7 @@ fn ingest(mut reader: impl BufRead, store: &mut Store) -> Result<Tally, String> 
     Ok(tally)
 }
 
-fn parse_line(bytes: &[u8]) -> Result<Account, String> {
+pub fn parse_line(bytes: &[u8]) -> Result<Account, String> {
     let text =
         std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 (byte {})", e.valid_up_to()))?;
     serde_json::from_str(text).map_err(|e| format!("not a canonical account: {e}"))

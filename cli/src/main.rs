@@ -5,6 +5,7 @@
 
 mod import;
 mod inspect;
+mod retention;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,28 @@ enum Command {
         #[arg(long, default_value = "1GiB", value_parser = parse_budget)]
         budget: Budget,
     },
+    /// Replay a rep's access trace: how often each retention policy had the
+    /// record on the device.
+    RetentionSim {
+        /// The org, canonical NDJSON.
+        #[arg(long)]
+        accounts: PathBuf,
+        /// The access trace, NDJSON `{t, rep, op, id}`.
+        #[arg(long)]
+        trace: PathBuf,
+        /// The rule set (JSON).
+        #[arg(long)]
+        rules: PathBuf,
+        /// The rep whose device this is.
+        #[arg(long)]
+        me: String,
+        /// Bytes (64MiB) or a share of the whole org (10%).
+        #[arg(long, default_value = "10%")]
+        budget: retention::SimBudget,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print one account as canonical JSON.
     Get {
         /// The snapshot.
@@ -70,6 +93,21 @@ fn main() -> ExitCode {
             output,
         } => import::run(budget, block_bytes, &input, &output),
         Command::Stats { store, budget } => inspect::stats(&store, budget),
+        Command::RetentionSim {
+            accounts,
+            trace,
+            rules,
+            me,
+            budget,
+            json,
+        } => retention::run(retention::Args {
+            accounts: &accounts,
+            trace: &trace,
+            rules: &rules,
+            me: &me,
+            budget,
+            json,
+        }),
         Command::Get { store, id, budget } => inspect::get(&store, &id, budget),
     };
     match result {

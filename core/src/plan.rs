@@ -67,6 +67,22 @@ fn place_cut(bytes: &[u64], top: usize, mut room: u64) -> (usize, u64, u64) {
     }
 }
 
+/// Block payloads inflate about this much (×10), measured on generated orgs
+/// (`benches/RESULTS.md`): the compressed size of a record is about its
+/// encoded size × 10 / 32.
+pub const ESTIMATED_RATIO_X10: usize = 32;
+
+/// Bytes the store needs to keep `account` in full: its share of a block at
+/// the measured ratio plus its index entry (location, id slot).
+pub fn record_cost(encoded_len: usize) -> usize {
+    encoded_len * 10 / ESTIMATED_RATIO_X10 + 16
+}
+
+/// Bytes a stub takes: backend id, display name, score and its slot.
+pub fn stub_cost(id: &str, display_name: &str) -> usize {
+    id.len() + display_name.len() + 12
+}
+
 /// The verdict on one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

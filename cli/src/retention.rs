@@ -1,0 +1,514 @@
+//! `satchel retention-sim`: replays a rep's access trace against an org and
+//! measures how often each retention policy had the record on the device.
+//!
+//! At every `sync` line (or daily at 06:00 UTC when the trace has none) each
+//! policy decides what the device holds, knowing only the past and the
+//! records' fields; the accesses until the next sync are offline: a hit if
+//! the record is held in full, a miss otherwise. Policies: Satchel's planner
+//! under a rule set (with the device's usage sketch), LRU, LFU, a static
+//! "briefcase" (my accounts by next visit) and an oracle that knows the next
+//! period's accesses (the upper bound).
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::ExitCode;
+
+use satchel_core::model::Account;
+use satchel_core::plan::{self, Decision, PlanConfig, Planner};
+use satchel_core::rules::{RankRules, DAY};
+use satchel_core::score::{Candidate, RankContext};
+use satchel_core::usage::{UsageSketch, Use};
+use serde::{Deserialize, Serialize};
+
+use crate::import::parse_line;
+
+/// One line of an access trace (the format `satchel-fixtures trace` writes).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Event {
+    t: i64,
+    #[allow(dead_code)] // part of the format; the replay is for one rep
+    rep: String,
+    op: Op,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Op {
+    Open,
+    Search,
+    Edit,
+    Visit,
+    Sync,
+}
+
+/// Budget: bytes, or a percentage of the whole org's cost.
+#[derive(Clone, Copy, Debug)]
+pub enum SimBudget {
+    Bytes(usize),
+    Percent(f64),
+}
+
+impl std::str::FromStr for SimBudget {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(p) = s.strip_suffix('%') {
+            return p
+                .trim()
+                .parse()
+                .map(SimBudget::Percent)
+                .map_err(|_| format!("not a percentage: {s}"));
+        }
+        satchel_core::budget::Budget::parse(s)
+            .map(|b| SimBudget::Bytes(b.bytes()))
+            .map_err(|e| e.to_string())
+    }
+}
+
+pub struct Args<'a> {
+    pub accounts: &'a Path,
+    pub trace: &'a Path,
+    pub rules: &'a Path,
+    pub me: &'a str,
+    pub budget: SimBudget,
+    pub json: bool,
+}
+
+/// One policy's result.
+#[derive(Debug, Default, Serialize)]
+struct Outcome {
+    policy: &'static str,
+    hits: u64,
+    misses: u64,
+    hit_rate: f64,
+    /// Mean bytes held at a sync.
+    mean_bytes: u64,
+}
+
+pub fn run(args: Args<'_>) -> Result<ExitCode, String> {
+    let accounts = read_accounts(args.accounts)?;
+    let events = read_trace(args.trace)?;
+    let rules_text = std::fs::read_to_string(args.rules)
+        .map_err(|e| format!("{}: {e}", args.rules.display()))?;
+    let rules =
+        RankRules::from_json(&rules_text).map_err(|e| format!("{}: {e}", args.rules.display()))?;
+    let costs: Vec<usize> = accounts
+        .iter()
+        .map(|a| plan::record_cost(postcard::to_allocvec(a).map_or(0, |v| v.len())))
+        .collect();
+    let total: usize = costs.iter().sum();
+    let budget = match args.budget {
+        SimBudget::Bytes(b) => b,
+        SimBudget::Percent(p) => (total as f64 * p / 100.0) as usize,
+    };
+    let index: HashMap<&str, usize> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect();
+    let ctx_base = RankContext {
+        now: 0,
+        me: args.me.into(),
+        territories: home_territories(&accounts, args.me),
+    };
+    let periods = periods(&events);
+    let mut policies: Vec<Box<dyn Policy>> = vec![
+        Box::new(Satchel {
+            rules: &rules,
+            ctx: ctx_base.clone(),
+            usage: UsageSketch::new(16_384, 7 * DAY),
+        }),
+        Box::new(Recency::default()),
+        Box::new(Frequency::default()),
+        Box::new(Briefcase { me: args.me.into() }),
+        Box::new(Oracle),
+    ];
+    let mut outcomes: Vec<Outcome> = policies
+        .iter()
+        .map(|p| Outcome {
+            policy: p.name(),
+            ..Outcome::default()
+        })
+        .collect();
+    let mut held_sum = vec![0u64; policies.len()];
+    for (start, end, at) in &periods {
+        let window: Vec<(i64, Op, usize)> = events[*start..*end]
+            .iter()
+            .filter(|e| e.op != Op::Sync)
+            .filter_map(|e| Some((e.t, e.op, *index.get(e.id.as_deref()?)?)))
+            .collect();
+        for (k, policy) in policies.iter_mut().enumerate() {
+            let held = policy.plan(&accounts, &costs, budget, *at, &window);
+            held_sum[k] += held.iter().map(|&i| costs[i] as u64).sum::<u64>();
+            for &(t, op, i) in &window {
+                if held.contains(&i) {
+                    outcomes[k].hits += 1;
+                } else {
+                    outcomes[k].misses += 1;
+                }
+                policy.saw(&accounts[i], i, op, t);
+            }
+        }
+    }
+    for (o, h) in outcomes.iter_mut().zip(&held_sum) {
+        let n = o.hits + o.misses;
+        o.hit_rate = if n == 0 {
+            0.0
+        } else {
+            o.hits as f64 / n as f64
+        };
+        o.mean_bytes = h / periods.len().max(1) as u64;
+    }
+    if args.json {
+        let out = serde_json::json!({
+            "accounts": accounts.len(), "events": events.len(), "periods": periods.len(),
+            "budget_bytes": budget, "org_bytes": total, "me": args.me, "policies": outcomes,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "{} accounts ({} bytes in full), {} trace events in {} offline periods, rep {}, budget {} bytes ({:.1}% of the org)\n",
+            accounts.len(),
+            total,
+            events.len(),
+            periods.len(),
+            args.me,
+            budget,
+            100.0 * budget as f64 / total.max(1) as f64
+        );
+        println!("| policy | hit rate | hits | misses | mean bytes held |");
+        println!("|---|---:|---:|---:|---:|");
+        for o in &outcomes {
+            println!(
+                "| {} | {:.1}% | {} | {} | {} |",
+                o.policy,
+                100.0 * o.hit_rate,
+                o.hits,
+                o.misses,
+                o.mean_bytes
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_accounts(path: &Path) -> Result<Vec<Account>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        out.push(parse_line(&line).map_err(|e| format!("{} line {}: {e}", path.display(), n + 1))?);
+    }
+    Ok(out)
+}
+
+fn read_trace(path: &Path) -> Result<Vec<Event>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut events = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let e: Event = serde_json::from_str(line)
+            .map_err(|e| format!("{} line {}: {e}", path.display(), n + 1))?;
+        if (e.op == Op::Sync) != e.id.is_none() {
+            return Err(format!(
+                "{} line {}: `sync` has no id, every other op has one",
+                path.display(),
+                n + 1
+            ));
+        }
+        events.push(e);
+    }
+    events.sort_by_key(|e| e.t);
+    Ok(events)
+}
+
+/// The trace cut into offline periods: `(first event, end, sync time)`. A
+/// period starts at a `sync`; without any, at 06:00 UTC every day.
+fn periods(events: &[Event]) -> Vec<(usize, usize, i64)> {
+    let has_sync = events.iter().any(|e| e.op == Op::Sync);
+    let starts: Vec<(usize, i64)> = if has_sync {
+        events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.op == Op::Sync)
+            .map(|(i, e)| (i, e.t))
+            .collect()
+    } else {
+        let mut out = Vec::new();
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            return Vec::new();
+        };
+        let mut day = first.t.div_euclid(DAY) * DAY + 6 * 3600;
+        if day > first.t {
+            day -= DAY;
+        }
+        while day <= last.t {
+            out.push((events.partition_point(|e| e.t < day), day));
+            day += DAY;
+        }
+        out
+    };
+    let mut out: Vec<(usize, usize, i64)> = Vec::new();
+    if let Some(&(first, t)) = starts.first() {
+        if first > 0 {
+            out.push((0, first, events[0].t.min(t))); // before the first sync: the device starts from a first sync too
+        }
+    }
+    for (k, &(start, t)) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(events.len(), |s| s.0);
+        out.push((start, end, t));
+    }
+    out
+}
+
+/// The territories where the rep owns at least a tenth of their accounts.
+fn home_territories(accounts: &[Account], me: &str) -> Vec<String> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    let mine = accounts.iter().filter(|a| a.owner == me);
+    let n = mine.clone().count();
+    for a in mine {
+        *count.entry(a.territory.as_str()).or_default() += 1;
+    }
+    let mut out: Vec<String> = count
+        .into_iter()
+        .filter(|(_, c)| c * 10 >= n)
+        .map(|(t, _)| t.to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// A retention policy: what the device holds after a sync at `at`.
+trait Policy {
+    fn name(&self) -> &'static str;
+    /// The records held in full until the next sync. `next` is the coming
+    /// period's accesses, which only the oracle may look at.
+    fn plan(
+        &mut self,
+        accounts: &[Account],
+        costs: &[usize],
+        budget: usize,
+        at: i64,
+        next: &[(i64, Op, usize)],
+    ) -> HashSet<usize>;
+    /// An access, after the plan (hit or miss alike).
+    fn saw(&mut self, account: &Account, index: usize, op: Op, t: i64);
+}
+
+/// Fills `budget` greedily in the given order.
+fn fill(order: impl Iterator<Item = usize>, costs: &[usize], budget: usize) -> HashSet<usize> {
+    let mut used = 0;
+    let mut held = HashSet::new();
+    for i in order {
+        if used + costs[i] <= budget && held.insert(i) {
+            used += costs[i];
+        }
+    }
+    held
+}
+
+struct Satchel<'r> {
+    rules: &'r RankRules,
+    ctx: RankContext,
+    usage: UsageSketch,
+}
+
+impl Policy for Satchel<'_> {
+    fn name(&self) -> &'static str {
+        "Satchel planner"
+    }
+
+    fn plan(
+        &mut self,
+        accounts: &[Account],
+        costs: &[usize],
+        budget: usize,
+        at: i64,
+        _: &[(i64, Op, usize)],
+    ) -> HashSet<usize> {
+        self.ctx.now = at;
+        self.usage.age_to(at);
+        let ctx = self.ctx.clone();
+        // Stubs are not hits: plan full records only.
+        let mut p = Planner::new(
+            self.rules,
+            &ctx,
+            PlanConfig {
+                budget,
+                stub_share_percent: 0,
+            },
+        );
+        let usage = &self.usage;
+        let cand = |a| Candidate {
+            account: a,
+            pinned: false,
+            dirty: false,
+            usage: usage.estimate(&a.id),
+        };
+        for _ in 0..p.passes() {
+            for (a, &c) in accounts.iter().zip(costs) {
+                p.observe(&cand(a), c, 0);
+            }
+            p.end_pass();
+        }
+        accounts
+            .iter()
+            .zip(costs)
+            .enumerate()
+            .filter(|(_, (a, c))| p.decide(&cand(a), **c, 0) == Decision::Keep)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn saw(&mut self, account: &Account, _: usize, op: Op, t: i64) {
+        let what = match op {
+            Op::Edit | Op::Visit => Use::Edit,
+            Op::Search => Use::Search,
+            _ => Use::Open,
+        };
+        self.usage.record(&account.id, what, t);
+    }
+}
+
+/// Least recently used: the most recently accessed records that fit.
+#[derive(Default)]
+struct Recency {
+    last: HashMap<usize, i64>,
+}
+
+impl Policy for Recency {
+    fn name(&self) -> &'static str {
+        "LRU"
+    }
+
+    fn plan(
+        &mut self,
+        accounts: &[Account],
+        costs: &[usize],
+        budget: usize,
+        _: i64,
+        _: &[(i64, Op, usize)],
+    ) -> HashSet<usize> {
+        let mut order: Vec<(i64, usize)> = self.last.iter().map(|(&i, &t)| (t, i)).collect();
+        order.sort_by(|a, b| b.cmp(a));
+        // Room the history does not fill goes to records in org order.
+        fill(
+            order.into_iter().map(|(_, i)| i).chain(0..accounts.len()),
+            costs,
+            budget,
+        )
+    }
+
+    fn saw(&mut self, _: &Account, i: usize, _: Op, t: i64) {
+        self.last.insert(i, t);
+    }
+}
+
+/// Least frequently used: the most often accessed records that fit.
+#[derive(Default)]
+struct Frequency {
+    count: HashMap<usize, (u64, i64)>,
+}
+
+impl Policy for Frequency {
+    fn name(&self) -> &'static str {
+        "LFU"
+    }
+
+    fn plan(
+        &mut self,
+        accounts: &[Account],
+        costs: &[usize],
+        budget: usize,
+        _: i64,
+        _: &[(i64, Op, usize)],
+    ) -> HashSet<usize> {
+        let mut order: Vec<((u64, i64), usize)> =
+            self.count.iter().map(|(&i, &c)| (c, i)).collect();
+        order.sort_by(|a, b| b.cmp(a));
+        fill(
+            order.into_iter().map(|(_, i)| i).chain(0..accounts.len()),
+            costs,
+            budget,
+        )
+    }
+
+    fn saw(&mut self, _: &Account, i: usize, _: Op, t: i64) {
+        let e = self.count.entry(i).or_default();
+        e.0 += 1;
+        e.1 = t;
+    }
+}
+
+/// The classic static briefcase: my accounts, soonest next visit first.
+struct Briefcase {
+    me: String,
+}
+
+impl Policy for Briefcase {
+    fn name(&self) -> &'static str {
+        "briefcase (mine by next visit)"
+    }
+
+    fn plan(
+        &mut self,
+        accounts: &[Account],
+        costs: &[usize],
+        budget: usize,
+        at: i64,
+        _: &[(i64, Op, usize)],
+    ) -> HashSet<usize> {
+        let mut mine: Vec<(i64, usize)> = accounts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.owner == self.me)
+            .map(|(i, a)| (a.next_visit.filter(|&t| t >= at).unwrap_or(i64::MAX), i))
+            .collect();
+        mine.sort();
+        fill(mine.into_iter().map(|(_, i)| i), costs, budget)
+    }
+
+    fn saw(&mut self, _: &Account, _: usize, _: Op, _: i64) {}
+}
+
+/// Knows the coming period's accesses: the upper bound.
+struct Oracle;
+
+impl Policy for Oracle {
+    fn name(&self) -> &'static str {
+        "oracle (knows the next period)"
+    }
+
+    fn plan(
+        &mut self,
+        _: &[Account],
+        costs: &[usize],
+        budget: usize,
+        _: i64,
+        next: &[(i64, Op, usize)],
+    ) -> HashSet<usize> {
+        let mut count: HashMap<usize, u64> = HashMap::new();
+        for &(_, _, i) in next {
+            *count.entry(i).or_default() += 1;
+        }
+        // Most accesses per byte first.
+        let mut order: Vec<(usize, u64)> = count.into_iter().collect();
+        order.sort_by(|a, b| {
+            (b.1 * costs[a.0] as u64)
+                .cmp(&(a.1 * costs[b.0] as u64))
+                .then(a.0.cmp(&b.0))
+        });
+        fill(order.into_iter().map(|(i, _)| i), costs, budget)
+    }
+
+    fn saw(&mut self, _: &Account, _: usize, _: Op, _: i64) {}
+}
