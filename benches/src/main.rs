@@ -10,6 +10,7 @@ mod density;
 mod peers;
 mod planning;
 mod results;
+mod retention;
 mod timing;
 
 use std::path::PathBuf;
@@ -48,6 +49,21 @@ enum Command {
         #[arg(long, default_value = "64MiB", value_parser = |s: &str| Budget::parse(s).map_err(|e| e.to_string()))]
         budget: Budget,
     },
+    /// Replay generated traces: hit rate of Satchel's planner vs LRU, LFU,
+    /// briefcase and an oracle.
+    Retention {
+        #[arg(long, default_value_t = 20_000)]
+        accounts: u64,
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        seeds: Vec<u64>,
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Budget as a percentage of the org.
+        #[arg(long, default_value_t = 10.0)]
+        percent: f64,
+        #[arg(long, default_value = "fixtures/rules/field-rep.json")]
+        rules: String,
+    },
     /// Plan which of an org's accounts a device keeps, and how fast.
     Plan {
         #[arg(long, default_value_t = 1_000_000)]
@@ -70,6 +86,16 @@ fn main() {
             seed,
             lookups,
         } => ("density", density::run(accounts, seed, lookups)),
+        Command::Retention {
+            accounts,
+            seeds,
+            reps,
+            percent,
+            rules,
+        } => (
+            "retention",
+            retention::run(accounts, &seeds, reps, percent, &rules),
+        ),
         Command::Plan {
             accounts,
             seed,

@@ -12,10 +12,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use satchel_core::budget::Budget;
-use satchel_core::model::Account;
 use satchel_core::store::{Store, StoreConfig, Upserted, WriteError};
 
 use crate::inspect::print_stats;
+use satchel::parse_line;
 
 /// Bad lines reported one by one; past this only the count goes on.
 const MAX_REPORTED_BAD_LINES: usize = 20;
@@ -145,12 +145,6 @@ fn ingest(mut reader: impl BufRead, store: &mut Store) -> Result<Tally, String> 
         }
     }
     Ok(tally)
-}
-
-pub fn parse_line(bytes: &[u8]) -> Result<Account, String> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 (byte {})", e.valid_up_to()))?;
-    serde_json::from_str(text).map_err(|e| format!("not a canonical account: {e}"))
 }
 
 fn truncate(s: &str) -> String {

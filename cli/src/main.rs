@@ -5,7 +5,8 @@
 
 mod import;
 mod inspect;
-mod retention;
+
+use satchel::retention;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ enum Command {
         /// The rep whose device this is.
         #[arg(long)]
         me: String,
+        /// The rep's territories, comma-separated (default: where they own the most).
+        #[arg(long, value_delimiter = ',')]
+        territories: Vec<String>,
         /// Bytes (64MiB) or a share of the whole org (10%).
         #[arg(long, default_value = "10%")]
         budget: retention::SimBudget,
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
             trace,
             rules,
             me,
+            territories,
             budget,
             json,
         } => retention::run(retention::Args {
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
             trace: &trace,
             rules: &rules,
             me: &me,
+            territories,
             budget,
             json,
         }),

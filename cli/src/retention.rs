@@ -21,34 +21,45 @@ use satchel_core::score::{Candidate, RankContext};
 use satchel_core::usage::{UsageSketch, Use};
 use serde::{Deserialize, Serialize};
 
-use crate::import::parse_line;
+use crate::parse_line;
 
 /// One line of an access trace (the format `satchel-fixtures trace` writes).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Event {
-    t: i64,
-    #[allow(dead_code)] // part of the format; the replay is for one rep
-    rep: String,
-    op: Op,
+pub struct Event {
+    /// When (Unix seconds).
+    pub t: i64,
+    /// Whose device.
+    pub rep: String,
+    /// What happened.
+    pub op: Op,
+    /// Which account (none for `sync`).
     #[serde(default)]
-    id: Option<String>,
+    pub id: Option<String>,
 }
 
+/// What the rep did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum Op {
+pub enum Op {
+    /// Opened a record.
     Open,
+    /// Searched and found it.
     Search,
+    /// Edited it.
     Edit,
+    /// Visited the customer.
     Visit,
+    /// The device synced.
     Sync,
 }
 
 /// Budget: bytes, or a percentage of the whole org's cost.
 #[derive(Clone, Copy, Debug)]
 pub enum SimBudget {
+    /// A number of bytes.
     Bytes(usize),
+    /// A share of what the whole org would take.
     Percent(f64),
 }
 
@@ -68,24 +79,58 @@ impl std::str::FromStr for SimBudget {
     }
 }
 
+/// The command's arguments.
 pub struct Args<'a> {
+    /// Org NDJSON.
     pub accounts: &'a Path,
+    /// Trace NDJSON.
     pub trace: &'a Path,
+    /// Rule set JSON.
     pub rules: &'a Path,
+    /// The rep.
     pub me: &'a str,
+    /// The rep's territories (derived from their accounts when empty).
+    pub territories: Vec<String>,
+    /// The budget.
     pub budget: SimBudget,
+    /// JSON output.
     pub json: bool,
 }
 
 /// One policy's result.
-#[derive(Debug, Default, Serialize)]
-struct Outcome {
-    policy: &'static str,
-    hits: u64,
-    misses: u64,
-    hit_rate: f64,
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Outcome {
+    /// The policy's name.
+    pub policy: &'static str,
+    /// Accesses to records held in full.
+    pub hits: u64,
+    /// Accesses to records not held.
+    pub misses: u64,
+    /// hits / (hits + misses).
+    pub hit_rate: f64,
     /// Mean bytes held at a sync.
-    mean_bytes: u64,
+    pub mean_bytes: u64,
+}
+
+/// A whole replay.
+#[derive(Clone, Debug, Serialize)]
+pub struct SimReport {
+    /// Accounts in the org.
+    pub accounts: usize,
+    /// Trace events.
+    pub events: usize,
+    /// Offline periods (syncs).
+    pub periods: usize,
+    /// The budget in bytes.
+    pub budget_bytes: usize,
+    /// What the whole org would take.
+    pub org_bytes: usize,
+    /// One result per policy, Satchel first, the oracle last.
+    pub policies: Vec<Outcome>,
+    /// Share of accesses no policy that knows only the past and the fields
+    /// can foresee: first accesses, in any earlier period, to an account that
+    /// is neither the rep's nor in the rep's territories.
+    pub cold_share: f64,
 }
 
 pub fn run(args: Args<'_>) -> Result<ExitCode, String> {
@@ -95,12 +140,71 @@ pub fn run(args: Args<'_>) -> Result<ExitCode, String> {
         .map_err(|e| format!("{}: {e}", args.rules.display()))?;
     let rules =
         RankRules::from_json(&rules_text).map_err(|e| format!("{}: {e}", args.rules.display()))?;
+    let territories = if args.territories.is_empty() {
+        home_territories(&accounts, args.me)
+    } else {
+        args.territories
+    };
+    let report = simulate(
+        &accounts,
+        &events,
+        &rules,
+        args.me,
+        &territories,
+        args.budget,
+    );
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!(
+            "{} accounts ({} bytes in full), {} trace events in {} offline periods, rep {} ({}), budget {} bytes ({:.1}% of the org)\n",
+            report.accounts,
+            report.org_bytes,
+            report.events,
+            report.periods,
+            args.me,
+            territories.join(", "),
+            report.budget_bytes,
+            100.0 * report.budget_bytes as f64 / report.org_bytes.max(1) as f64
+        );
+        println!("| policy | hit rate | hits | misses | mean bytes held |");
+        println!("|---|---:|---:|---:|---:|");
+        for o in &report.policies {
+            println!(
+                "| {} | {:.1}% | {} | {} | {} |",
+                o.policy,
+                100.0 * o.hit_rate,
+                o.hits,
+                o.misses,
+                o.mean_bytes
+            );
+        }
+        println!(
+            "\n{:.1}% of accesses were cold one-offs (first look at an account outside the rep's book and territories).",
+            100.0 * report.cold_share
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Replays `events` (sorted by time) against every policy.
+pub fn simulate(
+    accounts: &[Account],
+    events: &[Event],
+    rules: &RankRules,
+    me: &str,
+    territories: &[String],
+    budget: SimBudget,
+) -> SimReport {
     let costs: Vec<usize> = accounts
         .iter()
         .map(|a| plan::record_cost(postcard::to_allocvec(a).map_or(0, |v| v.len())))
         .collect();
     let total: usize = costs.iter().sum();
-    let budget = match args.budget {
+    let budget = match budget {
         SimBudget::Bytes(b) => b,
         SimBudget::Percent(p) => (total as f64 * p / 100.0) as usize,
     };
@@ -109,21 +213,21 @@ pub fn run(args: Args<'_>) -> Result<ExitCode, String> {
         .enumerate()
         .map(|(i, a)| (a.id.as_str(), i))
         .collect();
-    let ctx_base = RankContext {
+    let ctx = RankContext {
         now: 0,
-        me: args.me.into(),
-        territories: home_territories(&accounts, args.me),
+        me: me.into(),
+        territories: territories.to_vec(),
     };
-    let periods = periods(&events);
-    let mut policies: Vec<Box<dyn Policy>> = vec![
+    let periods = periods(events);
+    let mut policies: Vec<Box<dyn Policy + '_>> = vec![
         Box::new(Satchel {
-            rules: &rules,
-            ctx: ctx_base.clone(),
+            rules,
+            ctx,
             usage: UsageSketch::new(16_384, 7 * DAY),
         }),
         Box::new(Recency::default()),
         Box::new(Frequency::default()),
-        Box::new(Briefcase { me: args.me.into() }),
+        Box::new(Briefcase { me: me.into() }),
         Box::new(Oracle),
     ];
     let mut outcomes: Vec<Outcome> = policies
@@ -134,14 +238,22 @@ pub fn run(args: Args<'_>) -> Result<ExitCode, String> {
         })
         .collect();
     let mut held_sum = vec![0u64; policies.len()];
+    let (mut cold, mut seen_before) = (0u64, std::collections::HashSet::new());
     for (start, end, at) in &periods {
         let window: Vec<(i64, Op, usize)> = events[*start..*end]
             .iter()
             .filter(|e| e.op != Op::Sync)
             .filter_map(|e| Some((e.t, e.op, *index.get(e.id.as_deref()?)?)))
             .collect();
+        for &(_, _, i) in &window {
+            let a = &accounts[i];
+            if a.owner != me && !territories.contains(&a.territory) && !seen_before.contains(&i) {
+                cold += 1;
+            }
+        }
+        seen_before.extend(window.iter().map(|w| w.2));
         for (k, policy) in policies.iter_mut().enumerate() {
-            let held = policy.plan(&accounts, &costs, budget, *at, &window);
+            let held = policy.plan(accounts, &costs, budget, *at, &window);
             held_sum[k] += held.iter().map(|&i| costs[i] as u64).sum::<u64>();
             for &(t, op, i) in &window {
                 if held.contains(&i) {
@@ -162,40 +274,20 @@ pub fn run(args: Args<'_>) -> Result<ExitCode, String> {
         };
         o.mean_bytes = h / periods.len().max(1) as u64;
     }
-    if args.json {
-        let out = serde_json::json!({
-            "accounts": accounts.len(), "events": events.len(), "periods": periods.len(),
-            "budget_bytes": budget, "org_bytes": total, "me": args.me, "policies": outcomes,
-        });
-        println!("{out}");
-    } else {
-        println!(
-            "{} accounts ({} bytes in full), {} trace events in {} offline periods, rep {}, budget {} bytes ({:.1}% of the org)\n",
-            accounts.len(),
-            total,
-            events.len(),
-            periods.len(),
-            args.me,
-            budget,
-            100.0 * budget as f64 / total.max(1) as f64
-        );
-        println!("| policy | hit rate | hits | misses | mean bytes held |");
-        println!("|---|---:|---:|---:|---:|");
-        for o in &outcomes {
-            println!(
-                "| {} | {:.1}% | {} | {} | {} |",
-                o.policy,
-                100.0 * o.hit_rate,
-                o.hits,
-                o.misses,
-                o.mean_bytes
-            );
-        }
+    let accesses = outcomes.first().map_or(0, |o| o.hits + o.misses);
+    SimReport {
+        accounts: accounts.len(),
+        events: events.len(),
+        periods: periods.len(),
+        budget_bytes: budget,
+        org_bytes: total,
+        policies: outcomes,
+        cold_share: cold as f64 / accesses.max(1) as f64,
     }
-    Ok(ExitCode::SUCCESS)
 }
 
-fn read_accounts(path: &Path) -> Result<Vec<Account>, String> {
+/// Reads an org's NDJSON.
+pub fn read_accounts(path: &Path) -> Result<Vec<Account>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
@@ -208,7 +300,8 @@ fn read_accounts(path: &Path) -> Result<Vec<Account>, String> {
     Ok(out)
 }
 
-fn read_trace(path: &Path) -> Result<Vec<Event>, String> {
+/// Reads a trace file, sorted by time.
+pub fn read_trace(path: &Path) -> Result<Vec<Event>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut events = Vec::new();
     for (n, line) in text
@@ -233,7 +326,7 @@ fn read_trace(path: &Path) -> Result<Vec<Event>, String> {
 
 /// The trace cut into offline periods: `(first event, end, sync time)`. A
 /// period starts at a `sync`; without any, at 06:00 UTC every day.
-fn periods(events: &[Event]) -> Vec<(usize, usize, i64)> {
+pub fn periods(events: &[Event]) -> Vec<(usize, usize, i64)> {
     let has_sync = events.iter().any(|e| e.op == Op::Sync);
     let starts: Vec<(usize, i64)> = if has_sync {
         events
@@ -270,8 +363,9 @@ fn periods(events: &[Event]) -> Vec<(usize, usize, i64)> {
     out
 }
 
-/// The territories where the rep owns at least a tenth of their accounts.
-fn home_territories(accounts: &[Account], me: &str) -> Vec<String> {
+/// The rep's territories as their own accounts show them: the three where
+/// they own the most, and any other holding a tenth of their book.
+pub fn home_territories(accounts: &[Account], me: &str) -> Vec<String> {
     let mut count: HashMap<&str, usize> = HashMap::new();
     let mine = accounts.iter().filter(|a| a.owner == me);
     let n = mine.clone().count();
@@ -317,6 +411,7 @@ fn fill(order: impl Iterator<Item = usize>, costs: &[usize], budget: usize) -> H
 }
 
 struct Satchel<'r> {
+    // (the rank context's `now` is set at each plan)
     rules: &'r RankRules,
     ctx: RankContext,
     usage: UsageSketch,

@@ -195,9 +195,10 @@ fn judge(
             return Err(said(explain, || String::from(text)));
         }
         if want {
-            // Saturating: one use earns half, three earn three quarters.
+            // Saturating in the sketch's units (16 a use): one fresh use earns
+            // half, three earn three quarters, and an old use fades.
             let u = u64::from(c.usage);
-            factor = mul_q16(factor, u * ONE / (u + 1));
+            factor = mul_q16(factor, u * ONE / (u + 16));
             note(&|| format!("used (decayed count {})", c.usage));
         }
     }

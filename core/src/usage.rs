@@ -26,10 +26,12 @@ pub enum Use {
 }
 
 impl Use {
+    /// Counts are scaled by 16 so that one use survives several halvings
+    /// (a single open is remembered for about five half-lives).
     fn weight(self) -> u16 {
         match self {
-            Use::Open | Use::Search => 1,
-            Use::Edit => 3,
+            Use::Open | Use::Search => 16,
+            Use::Edit => 48,
         }
     }
 }
@@ -118,11 +120,11 @@ mod tests {
             s.record("A1", Use::Edit, 0);
         }
         let before = s.estimate("A1");
-        assert!(before >= 24, "never under-counts: {before}");
-        assert!(s.estimate("never-seen") <= 2, "500 others barely touch it");
+        assert!(before >= 8 * 48, "never under-counts: {before}");
+        assert!(s.estimate("never-seen") <= 32, "500 others barely touch it");
         s.age_to(250); // two half-lives
         let after = s.estimate("A1");
-        assert!((6..=before / 4).contains(&after), "{before} -> {after}");
+        assert!((96..=before / 4).contains(&after), "{before} -> {after}");
         s.age_to(100_000);
         assert_eq!(s.estimate("A1"), 0);
         assert_eq!(s.heap_bytes(), 1024 * 4 * 2);
