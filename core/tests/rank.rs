@@ -153,8 +153,9 @@ fn scores_add_up_and_explain_says_why() {
         .map(|l| l.points)
         .sum();
     assert_eq!(total, a);
+    // Three fresh opens (16 each in the sketch's units).
     let used = Candidate {
-        usage: 3,
+        usage: 48,
         ..cand(&theirs)
     };
     assert_eq!(
