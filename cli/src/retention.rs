@@ -398,6 +398,24 @@ trait Policy {
     fn saw(&mut self, account: &Account, index: usize, op: Op, t: i64);
 }
 
+/// The order in which a cache that knows nothing yet fills up: records as a
+/// first sync happens to deliver them, modelled as the order of a hash of the
+/// id (neither the org's order, which favours its first reps, nor a ranking).
+fn arrival_order(accounts: &[Account]) -> impl Iterator<Item = usize> {
+    let mut order: Vec<(u64, usize)> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            (
+                satchel_core::index::tag_of(&a.id) as u64 ^ ((i as u64) << 32),
+                i,
+            )
+        })
+        .collect();
+    order.sort_unstable();
+    order.into_iter().map(|(_, i)| i)
+}
+
 /// Fills `budget` greedily in the given order.
 fn fill(order: impl Iterator<Item = usize>, costs: &[usize], budget: usize) -> HashSet<usize> {
     let mut used = 0;
@@ -495,9 +513,13 @@ impl Policy for Recency {
     ) -> HashSet<usize> {
         let mut order: Vec<(i64, usize)> = self.last.iter().map(|(&i, &t)| (t, i)).collect();
         order.sort_by(|a, b| b.cmp(a));
-        // Room the history does not fill goes to records in org order.
+        // Room the history does not fill goes to whatever a first sync
+        // happened to bring (see `arrival_order`).
         fill(
-            order.into_iter().map(|(_, i)| i).chain(0..accounts.len()),
+            order
+                .into_iter()
+                .map(|(_, i)| i)
+                .chain(arrival_order(accounts)),
             costs,
             budget,
         )
@@ -531,7 +553,10 @@ impl Policy for Frequency {
             self.count.iter().map(|(&i, &c)| (c, i)).collect();
         order.sort_by(|a, b| b.cmp(a));
         fill(
-            order.into_iter().map(|(_, i)| i).chain(0..accounts.len()),
+            order
+                .into_iter()
+                .map(|(_, i)| i)
+                .chain(arrival_order(accounts)),
             costs,
             budget,
         )
