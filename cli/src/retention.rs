@@ -225,8 +225,11 @@ pub fn simulate(
             ctx,
             usage: UsageSketch::new(16_384, 7 * DAY),
         }),
-        Box::new(Recency::default()),
-        Box::new(Frequency::default()),
+        Box::new(History::default()),
+        Box::new(History {
+            by_frequency: true,
+            ..History::default()
+        }),
         Box::new(Briefcase { me: me.into() }),
         Box::new(Oracle),
     ];
@@ -492,15 +495,22 @@ impl Policy for Satchel<'_> {
     }
 }
 
-/// Least recently used: the most recently accessed records that fit.
+/// The classic caches: hold what was accessed most recently (LRU) or most
+/// often (LFU), then whatever a first sync happened to bring.
 #[derive(Default)]
-struct Recency {
-    last: HashMap<usize, i64>,
+struct History {
+    by_frequency: bool,
+    /// Per record: (accesses, last access time).
+    seen: HashMap<usize, (u64, i64)>,
 }
 
-impl Policy for Recency {
+impl Policy for History {
     fn name(&self) -> &'static str {
-        "LRU"
+        if self.by_frequency {
+            "LFU"
+        } else {
+            "LRU"
+        }
     }
 
     fn plan(
@@ -511,46 +521,15 @@ impl Policy for Recency {
         _: i64,
         _: &[(i64, Op, usize)],
     ) -> HashSet<usize> {
-        let mut order: Vec<(i64, usize)> = self.last.iter().map(|(&i, &t)| (t, i)).collect();
-        order.sort_by(|a, b| b.cmp(a));
-        // Room the history does not fill goes to whatever a first sync
-        // happened to bring (see `arrival_order`).
-        fill(
-            order
-                .into_iter()
-                .map(|(_, i)| i)
-                .chain(arrival_order(accounts)),
-            costs,
-            budget,
-        )
-    }
-
-    fn saw(&mut self, _: &Account, i: usize, _: Op, t: i64) {
-        self.last.insert(i, t);
-    }
-}
-
-/// Least frequently used: the most often accessed records that fit.
-#[derive(Default)]
-struct Frequency {
-    count: HashMap<usize, (u64, i64)>,
-}
-
-impl Policy for Frequency {
-    fn name(&self) -> &'static str {
-        "LFU"
-    }
-
-    fn plan(
-        &mut self,
-        accounts: &[Account],
-        costs: &[usize],
-        budget: usize,
-        _: i64,
-        _: &[(i64, Op, usize)],
-    ) -> HashSet<usize> {
-        let mut order: Vec<((u64, i64), usize)> =
-            self.count.iter().map(|(&i, &c)| (c, i)).collect();
+        let key = |&(count, last): &(u64, i64)| {
+            if self.by_frequency {
+                (count as i64, last)
+            } else {
+                (last, count as i64)
+            }
+        };
+        let mut order: Vec<((i64, i64), usize)> =
+            self.seen.iter().map(|(&i, c)| (key(c), i)).collect();
         order.sort_by(|a, b| b.cmp(a));
         fill(
             order
@@ -563,7 +542,7 @@ impl Policy for Frequency {
     }
 
     fn saw(&mut self, _: &Account, i: usize, _: Op, t: i64) {
-        let e = self.count.entry(i).or_default();
+        let e = self.seen.entry(i).or_default();
         e.0 += 1;
         e.1 = t;
     }

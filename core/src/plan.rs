@@ -217,21 +217,20 @@ impl<'r> Planner<'r> {
         self.passes
     }
 
-    /// The score after quotas; counts quota admissions when `admit` is set
-    /// (only in the deciding pass and the score pass, which see records in
-    /// the same order).
-    fn final_score(&self, c: &Candidate<'_>, seen_at_cut: &mut [u64]) -> u32 {
+    /// The score after quotas. At a quota's threshold, the first records to
+    /// come earn the rule; the score pass and the deciding pass see records in
+    /// the same order, so they agree.
+    fn final_score(&mut self, c: &Candidate<'_>) -> u32 {
         let points = rule_points(self.rules, c, self.ctx);
         let mut total = 0u32;
         for (i, &p) in points.iter().enumerate() {
-            let earned = match self.quota_cuts.iter().position(|(r, _, _)| *r == i) {
-                Some(q) if p > 0 => {
-                    let (_, cut, _) = self.quota_cuts[q];
+            let earned = match self.quota_cuts.iter_mut().find(|(r, _, _)| *r == i) {
+                Some((_, cut, seen)) if p > 0 => {
                     let b = bucket(p);
                     if b > cut.bucket {
                         p
-                    } else if b == cut.bucket && seen_at_cut[q] < cut.at_threshold {
-                        seen_at_cut[q] += 1;
+                    } else if b == cut.bucket && *seen < cut.at_threshold {
+                        *seen += 1;
                         p
                     } else {
                         0
@@ -265,22 +264,13 @@ impl<'r> Planner<'r> {
                     self.forced_bytes += cost as u64;
                     return;
                 }
-                let mut seen = self.take_quota_seen();
-                let s = self.final_score(c, &mut seen);
-                self.quota_cuts
-                    .iter_mut()
-                    .zip(seen)
-                    .for_each(|(q, n)| q.2 = n);
+                let s = self.final_score(c);
                 let b = bucket(s);
                 self.full_bytes[b] += cost as u64;
                 self.stub_bytes[b] += stub_cost as u64;
             }
             Phase::Decide => {}
         }
-    }
-
-    fn take_quota_seen(&self) -> Vec<u64> {
-        self.quota_cuts.iter().map(|q| q.2).collect()
     }
 
     /// Ends a pass. After the last one, [`Planner::decide`] may be called.
@@ -357,12 +347,7 @@ impl<'r> Planner<'r> {
             self.summary.forced += 1;
             Decision::Keep
         } else {
-            let mut seen = self.take_quota_seen();
-            let s = self.final_score(c, &mut seen);
-            self.quota_cuts
-                .iter_mut()
-                .zip(seen)
-                .for_each(|(q, n)| q.2 = n);
+            let s = self.final_score(c);
             let b = bucket(s);
             let keep = b > self.full_cut || (b == self.full_cut && cost <= self.full_left_at_cut);
             if keep {
