@@ -22,18 +22,21 @@ use crate::rules::RankRules;
 use crate::score::{rule_points, Candidate, RankContext};
 
 /// Scores below this get a bucket each; above, buckets are logarithmic with
-/// 256 steps per doubling.
-const EXACT: u32 = 2048;
-const BUCKETS: usize = EXACT as usize + 22 * 256;
+/// 64 steps per doubling (scores within about 1.5% share a bucket; ties go
+/// by arrival order). Small, because a full store must still find room for
+/// the planner: 2,432 buckets, about 39 KiB of histograms.
+const EXACT: u32 = 1024;
+const STEPS_LOG2: u32 = 6;
+const BUCKETS: usize = EXACT as usize + 22 * (1 << STEPS_LOG2);
 
 /// A score's histogram bucket; monotonic in the score.
 fn bucket(score: u32) -> usize {
     if score < EXACT {
         return score as usize;
     }
-    let log = 31 - score.leading_zeros(); // ≥ 11
-    let mantissa = (score >> (log - 8)) & 0xFF;
-    EXACT as usize + (log as usize - 11) * 256 + mantissa as usize
+    let log = 31 - score.leading_zeros(); // ≥ 10
+    let mantissa = (score >> (log - STEPS_LOG2)) & ((1 << STEPS_LOG2) - 1);
+    EXACT as usize + ((log - 10) << STEPS_LOG2) as usize + mantissa as usize
 }
 
 /// The lowest score that falls in bucket `b`.
@@ -41,9 +44,9 @@ fn bucket_floor(b: usize) -> u32 {
     if b < EXACT as usize {
         return b as u32;
     }
-    let log = 11 + (b - EXACT as usize) / 256;
-    let mantissa = ((b - EXACT as usize) % 256) as u32;
-    (1u32 << log) | (mantissa << (log - 8))
+    let log = 10 + ((b - EXACT as usize) >> STEPS_LOG2) as u32;
+    let mantissa = ((b - EXACT as usize) & ((1 << STEPS_LOG2) - 1)) as u32;
+    (1u32 << log) | (mantissa << (log - STEPS_LOG2))
 }
 
 /// Where bytes-by-bucket run out of `room`, scanning buckets below `top` from

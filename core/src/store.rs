@@ -26,6 +26,13 @@ use crate::hot::HotBuffer;
 use crate::index::{tag_of, IdIndex};
 use crate::journal::{self, JournalOpRef};
 use crate::model::Account;
+use crate::stubs::StubTable;
+use crate::usage::UsageSketch;
+
+/// Bytes writes leave free (at most an eighth of the budget) so that a full
+/// store can still run the planner (`Store::retain`), whose histograms take
+/// about 40 KiB.
+pub const PLAN_RESERVE: usize = 48 * 1024;
 
 /// Longest backend id accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 512;
@@ -141,12 +148,23 @@ pub struct BytesByKind {
     pub journal: usize,
     /// The trained deflate dictionary.
     pub dictionary: usize,
+    /// Stubs of evicted records.
+    pub stubs: usize,
+    /// Pinned flags and the usage sketch.
+    pub retention: usize,
 }
 
 impl BytesByKind {
     /// Sum of all kinds.
     pub fn total(&self) -> usize {
-        self.blocks + self.hot + self.index + self.cache + self.journal + self.dictionary
+        self.blocks
+            + self.hot
+            + self.index
+            + self.cache
+            + self.journal
+            + self.dictionary
+            + self.stubs
+            + self.retention
     }
 }
 
@@ -255,6 +273,14 @@ pub struct Store {
     dictionary: Option<Dictionary>,
     /// Block count when training last failed for want of budget.
     training_failed_at: usize,
+    /// Stubs of evicted records.
+    stubs: StubTable,
+    /// One bit per local id: pinned by the rep.
+    pinned: Vec<u64>,
+    /// Decayed use counts, once the app reports uses.
+    usage: Option<UsageSketch>,
+    /// The lowest score the last plan kept.
+    last_cutoff: Option<u32>,
 }
 
 impl Store {
@@ -284,6 +310,10 @@ impl Store {
             seq: 0,
             dictionary: None,
             training_failed_at: 0,
+            stubs: StubTable::default(),
+            pinned: Vec::new(),
+            usage: None,
+            last_cutoff: None,
         }
     }
 
@@ -325,6 +355,9 @@ impl Store {
             cache: self.cache.borrow().heap_bytes(),
             journal: vec_bytes(&self.journal),
             dictionary: self.dictionary.as_ref().map_or(0, Dictionary::heap_bytes),
+            stubs: self.stubs.heap_bytes(),
+            retention: vec_bytes(&self.pinned)
+                + self.usage.as_ref().map_or(0, UsageSketch::heap_bytes),
         }
     }
 
@@ -472,6 +505,12 @@ impl Store {
     /// Every live record, block by block, then the hot buffer.
     pub fn iter(&self) -> Iter<'_> {
         Iter {
+            inner: self.iter_locals(),
+        }
+    }
+
+    pub(crate) fn iter_locals(&self) -> LocalIter<'_> {
+        LocalIter {
             store: self,
             next_block: 0,
             pending: Vec::new(),
@@ -566,12 +605,13 @@ impl Store {
         Ok(report)
     }
 
-    /// Deletes the record with backend id `id`; `Ok(false)` when there is none.
+    /// Deletes the record with backend id `id` (and its stub, if it was
+    /// evicted); `Ok(false)` when there is neither.
     ///
     /// Fails only when the journal frame for the delete does not fit.
     pub fn delete(&mut self, id: &str) -> Result<bool, BudgetExceeded> {
         let Some(local) = self.local_id(id) else {
-            return Ok(false);
+            return Ok(self.stubs.remove(id));
         };
         if self.config.journal {
             let payload = journal::encode_op(&JournalOpRef::Delete(id));
@@ -667,20 +707,28 @@ impl Store {
     /// Makes `needed` bytes available: drops the cache, then compacts the hot
     /// buffer if that helps. Changes no record.
     fn make_room(&mut self, needed: usize) -> Result<(), WriteError> {
-        if needed <= self.available() {
+        if needed <= self.writable() {
             return Ok(());
         }
         self.cache.borrow_mut().clear();
-        if needed > self.available() && !self.hot.is_empty() {
+        if needed > self.writable() && !self.hot.is_empty() {
             self.flush_hot();
         }
-        if needed > self.available() {
+        if needed > self.writable() {
             return Err(WriteError::Budget(BudgetExceeded {
                 needed,
-                available: self.available(),
+                available: self.writable(),
             }));
         }
         Ok(())
+    }
+
+    /// Room for writes: what the budget has left less the planning reserve,
+    /// so that a full store can still plan what to evict (see
+    /// [`PLAN_RESERVE`]).
+    fn writable(&self) -> usize {
+        let reserve = PLAN_RESERVE.min(self.budget.bytes() / 8);
+        self.available().saturating_sub(reserve)
     }
 
     /// Writes a checked record; room was made by [`Store::reserve_write`].
@@ -701,6 +749,8 @@ impl Store {
                 });
                 self.index.insert(tag_of(&a.id), local);
                 self.live += 1;
+                // Back on the device in full: the stub has served.
+                self.stubs.remove(&a.id);
                 (local, Upserted::Inserted(local))
             }
         };
@@ -735,6 +785,9 @@ impl Store {
     }
 
     fn remove_local(&mut self, id: &str, local: u32) {
+        if let Some(w) = self.pinned.get_mut(local as usize / 64) {
+            *w &= !(1u64 << (local % 64));
+        }
         self.mark_dead(local);
         self.locs[local as usize] = LOC_NONE;
         self.index.remove(tag_of(id), local);
@@ -988,16 +1041,29 @@ fn hot_id(bytes: &[u8]) -> Option<&str> {
 
 /// Iterator over every live record; see [`Store::iter`].
 pub struct Iter<'a> {
-    store: &'a Store,
-    next_block: usize,
-    pending: Vec<Account>,
-    next_hot: usize,
+    inner: LocalIter<'a>,
 }
 
 impl Iterator for Iter<'_> {
     type Item = Account;
 
     fn next(&mut self) -> Option<Account> {
+        self.inner.next().map(|(_, a)| a)
+    }
+}
+
+/// Every live record with its local id.
+pub(crate) struct LocalIter<'a> {
+    store: &'a Store,
+    next_block: usize,
+    pending: Vec<(u32, Account)>,
+    next_hot: usize,
+}
+
+impl Iterator for LocalIter<'_> {
+    type Item = (u32, Account);
+
+    fn next(&mut self) -> Option<(u32, Account)> {
         loop {
             if let Some(a) = self.pending.pop() {
                 return Some(a);
@@ -1023,7 +1089,7 @@ impl Iterator for Iter<'_> {
                                     row: r as u32,
                                 }
                         })
-                        .map(|r| v.account(r))
+                        .map(|r| (v.local_id(r), v.account(r)))
                         .collect();
                 }
                 continue;
@@ -1036,13 +1102,86 @@ impl Iterator for Iter<'_> {
                     .entry(i)
                     .is_some_and(|e| s.loc(e.local) == Loc::Hot(i));
                 if live {
-                    if let Some(a) = s.hot_account(i) {
-                        return Some(a);
+                    if let (Some(a), Some(e)) = (s.hot_account(i), s.hot.entry(i)) {
+                        return Some((e.local, a));
                     }
                 }
             }
             return None;
         }
+    }
+}
+
+/// Internal access for retention (`crate::retention`).
+impl Store {
+    pub(crate) fn is_pinned_local(&self, local: u32) -> bool {
+        self.pinned
+            .get(local as usize / 64)
+            .is_some_and(|w| w & (1 << (local % 64)) != 0)
+    }
+
+    pub(crate) fn set_pinned(&mut self, local: u32, on: bool) -> Result<(), BudgetExceeded> {
+        let word = local as usize / 64;
+        if word >= self.pinned.len() {
+            if !on {
+                return Ok(());
+            }
+            let needed = growth_bytes(&self.pinned, word + 1 - self.pinned.len());
+            if needed > self.available() {
+                return Err(BudgetExceeded {
+                    needed,
+                    available: self.available(),
+                });
+            }
+            let extra = word + 1 - self.pinned.len();
+            grow_to(&mut self.pinned, extra);
+            self.pinned.resize(word + 1, 0);
+        }
+        if on {
+            self.pinned[word] |= 1 << (local % 64);
+        } else {
+            self.pinned[word] &= !(1 << (local % 64));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn usage(&self) -> Option<&UsageSketch> {
+        self.usage.as_ref()
+    }
+
+    pub(crate) fn usage_mut(&mut self) -> Option<&mut UsageSketch> {
+        self.usage.as_mut()
+    }
+
+    pub(crate) fn set_usage(&mut self, sketch: UsageSketch) {
+        self.usage = Some(sketch);
+    }
+
+    pub(crate) fn stub_table(&self) -> &StubTable {
+        &self.stubs
+    }
+
+    /// Adds a stub if the budget has room; false otherwise.
+    pub(crate) fn add_stub(&mut self, id: &str, name: &str, score: u32) -> bool {
+        if self.stubs.insert_cost(id, name) > self.available() {
+            return false;
+        }
+        self.stubs.insert(id, name, score);
+        true
+    }
+
+    /// Bytes that records take: blocks, hot buffer, index.
+    pub(crate) fn record_bytes(&self) -> usize {
+        let b = self.bytes_by_kind();
+        b.blocks + b.hot + b.index
+    }
+
+    pub(crate) fn last_cutoff(&self) -> Option<u32> {
+        self.last_cutoff
+    }
+
+    pub(crate) fn set_last_cutoff(&mut self, cutoff: Option<u32>) {
+        self.last_cutoff = cutoff;
     }
 }
 

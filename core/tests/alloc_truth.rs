@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 use satchel_core::budget::Budget;
 use satchel_core::model::{Account, Activity, ActivityKind, CustomValue};
+use satchel_core::rules::RankRules;
+use satchel_core::score::RankContext;
 use satchel_core::store::{Store, StoreConfig};
+use satchel_core::usage::Use;
 
 struct Counting;
 
@@ -106,12 +109,25 @@ fn check(store: &Store, base: isize, step: impl Fn() -> String) {
 
 /// Runs the operations; returns whether the store trained a dictionary.
 fn exercise(budget: usize, config: StoreConfig) -> bool {
+    // Made before tracking starts and dropped after it ends: only the
+    // store's heap is measured.
+    let rules = RankRules::from_json(
+        r#"{"rules": [{"name": "mine", "weight": 10, "when": {"owner_is_me": true}},
+                      {"name": "used", "weight": 20, "when": {"used": true}}]}"#,
+    )
+    .unwrap();
+    let ctx = RankContext {
+        now: 1_790_000_000,
+        me: "rep-0003".into(),
+        territories: vec![],
+    };
     TRACKED.with(|t| t.set(true));
     let base = held();
     let mut store = Store::with_config(Budget::new(budget), config);
     check(&store, base, || "new".into());
     let mut refused = 0;
     let mut trained = false;
+
     for n in 0..3_000u64 {
         match n % 10 {
             0..=6 => refused += usize::from(store.upsert(account(n)).is_err()),
@@ -126,6 +142,18 @@ fn exercise(budget: usize, config: StoreConfig) -> bool {
                 drop(store.get(&format!("0015g{:08}", (n * 17) % 700)));
                 if n % 200 == 9 {
                     store.compact();
+                }
+                if n % 50 == 19 {
+                    let _ = store.pin(&format!("0015g{:08}", (n * 7) % 700));
+                    let _ = store.record_use(
+                        &format!("0015g{:08}", (n * 3) % 700),
+                        Use::Open,
+                        1_790_000_000 + n as i64,
+                    );
+                }
+                if n % 700 == 349 {
+                    let target = store.used_bytes() / 2;
+                    let _ = store.retain(&rules, &ctx, 20, Some(target));
                 }
             }
         }
@@ -146,6 +174,7 @@ fn exercise(budget: usize, config: StoreConfig) -> bool {
     drop(store);
     assert_eq!(held(), base, "dropping the store frees everything");
     TRACKED.with(|t| t.set(false));
+    drop((rules, ctx));
     eprintln!("budget {budget}: {refused} writes refused, dictionary trained: {trained}");
     trained
 }

@@ -1,0 +1,220 @@
+//! Stubs: what stays of an evicted record so that search still finds it and
+//! the app can fetch it when online — its backend id, display name and score.
+//!
+//! Owns [`StubTable`]: one byte arena of `id ‖ name` plus a fixed-size entry
+//! per stub and an [`IdIndex`] from backend id to entry. Removing a stub moves
+//! the last entry into its place; the arena's garbage is reclaimed when it
+//! outweighs the live bytes.
+//!
+//! Invariant: every entry's bytes lie inside the arena; the index maps each
+//! stub's id to its entry and nothing else.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::budget::{grow_to, growth_bytes, vec_bytes};
+use crate::index::{tag_of, IdIndex};
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    start: u32,
+    id_len: u16,
+    name_len: u16,
+    score: u32,
+}
+
+/// An evicted record's trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stub {
+    /// Backend id.
+    pub id: String,
+    /// Display name (the person, or the company).
+    pub name: String,
+    /// Score when it was evicted.
+    pub score: u32,
+}
+
+/// Longest name kept in a stub, in bytes (cut on a char boundary).
+pub const MAX_STUB_NAME: usize = 120;
+
+/// The stubs of evicted records.
+#[derive(Default)]
+pub struct StubTable {
+    arena: Vec<u8>,
+    entries: Vec<Entry>,
+    index: IdIndex,
+    garbage: usize,
+}
+
+fn cut(name: &str) -> &str {
+    let mut n = name.len().min(MAX_STUB_NAME);
+    while !name.is_char_boundary(n) {
+        n -= 1;
+    }
+    &name[..n]
+}
+
+impl StubTable {
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.arena) + vec_bytes(&self.entries) + self.index.heap_bytes()
+    }
+
+    /// Number of stubs.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes that inserting a stub for (`id`, `name`) would add at most.
+    pub fn insert_cost(&self, id: &str, name: &str) -> usize {
+        growth_bytes(&self.arena, id.len() + cut(name).len())
+            + growth_bytes(&self.entries, 1)
+            + self.index.growth_bytes(1)
+    }
+
+    fn text(&self, e: Entry) -> (&str, &str) {
+        let s = e.start as usize;
+        let (id, name) =
+            self.arena[s..s + e.id_len as usize + e.name_len as usize].split_at(e.id_len as usize);
+        // Written from `&str`s cut on char boundaries.
+        (
+            core::str::from_utf8(id).unwrap_or(""),
+            core::str::from_utf8(name).unwrap_or(""),
+        )
+    }
+
+    fn position(&self, id: &str) -> Option<u32> {
+        self.index.find(tag_of(id), |n| {
+            self.entries
+                .get(n as usize)
+                .is_some_and(|&e| self.text(e).0 == id)
+        })
+    }
+
+    /// The stub of `id`.
+    pub fn get(&self, id: &str) -> Option<Stub> {
+        let e = self.entries[self.position(id)? as usize];
+        let (id, name) = self.text(e);
+        Some(Stub {
+            id: id.into(),
+            name: name.into(),
+            score: e.score,
+        })
+    }
+
+    /// Every stub, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = Stub> + '_ {
+        self.entries.iter().map(|&e| {
+            let (id, name) = self.text(e);
+            Stub {
+                id: id.into(),
+                name: name.into(),
+                score: e.score,
+            }
+        })
+    }
+
+    /// Adds (or replaces) the stub of `id`. Room must have been checked with
+    /// [`StubTable::insert_cost`]; ids longer than 64 KiB are not stubbed.
+    pub fn insert(&mut self, id: &str, name: &str, score: u32) {
+        let name = cut(name);
+        if id.len() > usize::from(u16::MAX) {
+            return;
+        }
+        self.remove(id);
+        grow_to(&mut self.arena, id.len() + name.len());
+        grow_to(&mut self.entries, 1);
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(id.as_bytes());
+        self.arena.extend_from_slice(name.as_bytes());
+        self.entries.push(Entry {
+            start,
+            id_len: id.len() as u16,
+            name_len: name.len() as u16,
+            score,
+        });
+        self.index
+            .insert(tag_of(id), (self.entries.len() - 1) as u32);
+    }
+
+    /// Removes the stub of `id`; true if there was one.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let Some(n) = self.position(id) else {
+            return false;
+        };
+        let e = self.entries[n as usize];
+        self.index.remove(tag_of(id), n);
+        let last = (self.entries.len() - 1) as u32;
+        if n != last {
+            let moved = self.entries[last as usize];
+            let moved_tag = tag_of(self.text(moved).0);
+            self.index.remove(moved_tag, last);
+            self.index.insert(moved_tag, n);
+        }
+        self.entries.swap_remove(n as usize);
+        self.garbage += e.id_len as usize + e.name_len as usize;
+        if self.garbage > self.arena.len() / 2 {
+            self.repack();
+        }
+        true
+    }
+
+    /// Drops the arena's garbage (never grows memory: the new arena is smaller).
+    fn repack(&mut self) {
+        let mut arena = Vec::new();
+        arena.reserve_exact(self.arena.len() - self.garbage);
+        for e in &mut self.entries {
+            let s = e.start as usize;
+            let end = s + e.id_len as usize + e.name_len as usize;
+            e.start = arena.len() as u32;
+            arena.extend_from_slice(&self.arena[s..end]);
+        }
+        self.arena = arena;
+        self.garbage = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_replace_remove() {
+        let mut t = StubTable::default();
+        for i in 0..100u32 {
+            t.insert(
+                &alloc::format!("ID-{i}"),
+                &alloc::format!("Åsa Ström {i}"),
+                i,
+            );
+        }
+        t.insert("ID-7", "renamed", 70);
+        assert_eq!(t.len(), 100);
+        assert_eq!(
+            t.get("ID-7"),
+            Some(Stub {
+                id: "ID-7".into(),
+                name: "renamed".into(),
+                score: 70
+            })
+        );
+        for i in (0..100u32).step_by(2) {
+            assert!(t.remove(&alloc::format!("ID-{i}")));
+        }
+        assert!(!t.remove("ID-0"));
+        assert_eq!(t.len(), 50);
+        for i in 0..100u32 {
+            let got = t.get(&alloc::format!("ID-{i}"));
+            assert_eq!(got.is_some(), i % 2 == 1, "{i}");
+        }
+        assert_eq!(t.get("ID-99").unwrap().name, "Åsa Ström 99");
+        let long = "深".repeat(100);
+        t.insert("L", &long, 1);
+        assert!(t.get("L").unwrap().name.len() <= MAX_STUB_NAME);
+    }
+}
