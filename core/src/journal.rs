@@ -28,8 +28,21 @@ use crate::model::Account;
 pub enum JournalOpRef<'a> {
     /// A record was inserted or replaced.
     Upsert(&'a Account),
-    /// A record was deleted by backend id.
+    /// A record was deleted (or evicted) by backend id.
     Delete(&'a str),
+    /// The rep pinned a record.
+    Pin(&'a str),
+    /// The rep unpinned a record.
+    Unpin(&'a str),
+    /// An evicted record left a stub.
+    Stub {
+        /// Backend id.
+        id: &'a str,
+        /// Display name.
+        name: &'a str,
+        /// Score at eviction.
+        score: u32,
+    },
 }
 
 /// One change, as read back.
@@ -37,8 +50,21 @@ pub enum JournalOpRef<'a> {
 pub enum JournalOp {
     /// A record was inserted or replaced.
     Upsert(Box<Account>),
-    /// A record was deleted by backend id.
+    /// A record was deleted (or evicted) by backend id.
     Delete(String),
+    /// The rep pinned a record.
+    Pin(String),
+    /// The rep unpinned a record.
+    Unpin(String),
+    /// An evicted record left a stub.
+    Stub {
+        /// Backend id.
+        id: String,
+        /// Display name.
+        name: String,
+        /// Score at eviction.
+        score: u32,
+    },
 }
 
 /// The 16 bytes a journal blob starts with. The body length is 0: frames run

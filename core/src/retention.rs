@@ -8,14 +8,16 @@
 //!
 //! Invariants: a pinned record is never evicted; an evicted record leaves a
 //! stub when the budget has room for it; the budget holds after every call.
-//! Not yet: pins, usage and stubs are not in the snapshot format, so they do
-//! not survive a reload (the records themselves do).
+//! Pins and stubs are in the snapshot and the journal (pin, unpin, stub ops;
+//! evictions are deletes); the usage sketch is a soft signal and starts
+//! afresh after a reload.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::Serialize;
 
 use crate::budget::BudgetExceeded;
+use crate::journal::JournalOpRef;
 use crate::model::Account;
 use crate::plan::{self, Decision, PlanConfig, PlanSummary, Planner};
 use crate::rules::RankRules;
@@ -53,14 +55,25 @@ impl Store {
         let Some(local) = self.local_id(id) else {
             return Ok(false);
         };
+        if self.is_pinned_local(local) {
+            return Ok(true);
+        }
+        // Room for the flag first, then the journal: a failure changes nothing.
+        self.reserve_pin(local)?;
+        self.journal_op(&JournalOpRef::Pin(id))?;
         self.set_pinned(local, true)?;
         Ok(true)
     }
 
-    /// Unpins `id`; true when it was pinned.
+    /// Unpins `id`; true when it was pinned (and the change was journaled).
     pub fn unpin(&mut self, id: &str) -> bool {
         match self.local_id(id) {
+            // An unpin the journal cannot hold is refused: it would come back
+            // pinned after a restart.
             Some(local) if self.is_pinned_local(local) => {
+                if self.journal_op(&JournalOpRef::Unpin(id)).is_err() {
+                    return false;
+                }
                 // Clearing a bit never needs room.
                 let _ = self.set_pinned(local, false);
                 true
@@ -194,7 +207,22 @@ impl Store {
                 summary.kept += 1;
                 continue;
             }
-            if decision == Decision::Stub && !self.add_stub(&a.id, a.display_name(), score) {
+            // The stub, then its journal frame; without room for the frame
+            // the stub goes again (a replay must see what the store has).
+            let stubbed =
+                decision == Decision::Stub && self.add_stub(&a.id, a.display_name(), score) && {
+                    let op = JournalOpRef::Stub {
+                        id: &a.id,
+                        name: a.display_name(),
+                        score,
+                    };
+                    let journaled = self.journal_op(&op).is_ok();
+                    if !journaled {
+                        self.remove_stub(&a.id);
+                    }
+                    journaled
+                };
+            if decision == Decision::Stub && !stubbed {
                 summary.stubbed -= 1;
                 summary.dropped += 1;
             }

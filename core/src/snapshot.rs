@@ -134,6 +134,22 @@ pub fn save(store: &Store) -> Vec<u8> {
         format::put_varint(&mut body, u64::from(e.local));
         format::put_bytes(&mut body, hot.bytes(*e));
     }
+    // Retention: pinned local ids (ascending, as deltas), then stubs.
+    let pinned: Vec<u32> = (0..locs.len() as u32)
+        .filter(|&l| store.is_pinned_local(l))
+        .collect();
+    format::put_varint(&mut body, pinned.len() as u64);
+    let mut prev = 0u32;
+    for l in pinned {
+        format::put_varint(&mut body, u64::from(l - prev));
+        prev = l;
+    }
+    format::put_varint(&mut body, store.stub_table().len() as u64);
+    for stub in store.stubs() {
+        format::put_bytes(&mut body, stub.id.as_bytes());
+        format::put_bytes(&mut body, stub.name.as_bytes());
+        format::put_varint(&mut body, u64::from(stub.score));
+    }
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TRAILER_LEN);
     format::put_header(&mut out, BlobType::Snapshot, body.len() as u64);
     out.extend_from_slice(&body);
@@ -153,12 +169,12 @@ pub fn open(
     config: StoreConfig,
 ) -> Result<(Store, OpenReport), OpenError> {
     let mut store = Store::with_config(budget, config);
+    // Loading and replaying are not new changes: journal none of them.
+    store.set_journaling(false);
     if let Some(bytes) = snapshot {
         load_into(&mut store, bytes)?;
     }
     let mut report = OpenReport::default();
-    // Replayed ops are already in the caller's journal: do not journal them again.
-    store.set_journaling(false);
     if let Some(blob) = journal_blob {
         let read = journal::read_journal(blob, store.seq()).map_err(OpenError::Journal)?;
         report.torn_tail_bytes = read.torn_tail_bytes;
@@ -172,6 +188,16 @@ pub fn open(
                 }
                 JournalOp::Delete(id) => {
                     store.delete(&id).map_err(OpenError::Budget)?;
+                }
+                JournalOp::Pin(id) => {
+                    store.pin(&id).map_err(OpenError::Budget)?;
+                }
+                JournalOp::Unpin(id) => {
+                    store.unpin(&id);
+                }
+                JournalOp::Stub { id, name, score } => {
+                    // A stub that no longer fits is a lost hint, not lost data.
+                    let _ = store.add_stub(&id, &name, score);
                 }
             }
             store.set_seq(seq);
@@ -264,10 +290,47 @@ fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {
         let encoded = r.bytes().map_err(w)?;
         store.install_hot(local, encoded)?;
     }
+    store.finish_install()?;
+    let pins = r
+        .varint_max(u64::from(u32::MAX), "pinned count")
+        .map_err(w)?;
+    let mut local = 0u64;
+    for k in 0..pins {
+        let delta = r.varint_max(u64::from(u32::MAX), "pinned id").map_err(w)?;
+        if k > 0 && delta == 0 {
+            return Err(OpenError::Inconsistent("pinned ids repeat"));
+        }
+        local += delta;
+        let live = u32::try_from(local)
+            .ok()
+            .filter(|&l| store.get_local(l).is_some());
+        let l = live.ok_or(OpenError::Inconsistent("pinned id of no record"))?;
+        store.set_pinned(l, true).map_err(OpenError::Budget)?;
+    }
+    let stubs = r.varint_max(u64::from(u32::MAX), "stub count").map_err(w)?;
+    for _ in 0..stubs {
+        let id = core::str::from_utf8(r.bytes().map_err(w)?)
+            .map_err(|_| OpenError::Inconsistent("stub id"))?;
+        let name = core::str::from_utf8(r.bytes().map_err(w)?)
+            .map_err(|_| OpenError::Inconsistent("stub name"))?;
+        let score = r.varint_max(u64::from(u32::MAX), "stub score").map_err(w)? as u32;
+        if id.is_empty()
+            || id.len() > crate::store::MAX_ID_BYTES
+            || store.contains(id)
+            || store.stub(id).is_some()
+        {
+            return Err(OpenError::Inconsistent("stub id"));
+        }
+        if !store.add_stub(id, name, score) {
+            return Err(OpenError::Budget(BudgetExceeded {
+                needed: id.len() + name.len(),
+                available: 0,
+            }));
+        }
+    }
     if !r.is_done() {
         return Err(OpenError::Snapshot(WireError::Invalid("trailing bytes")));
     }
-    store.finish_install()?;
     store.set_seq(seq);
     Ok(())
 }

@@ -610,27 +610,41 @@ impl Store {
     ///
     /// Fails only when the journal frame for the delete does not fit.
     pub fn delete(&mut self, id: &str) -> Result<bool, BudgetExceeded> {
-        let Some(local) = self.local_id(id) else {
-            return Ok(self.stubs.remove(id));
-        };
-        if self.config.journal {
-            let payload = journal::encode_op(&JournalOpRef::Delete(id));
-            let needed = growth_bytes(&self.journal, journal::frame_len(payload.len()));
-            self.make_room(needed).map_err(|e| match e {
-                WriteError::Budget(b) => b,
-                _ => BudgetExceeded {
-                    needed,
-                    available: self.available(),
-                },
-            })?;
-            self.seq += 1;
-            grow_to(&mut self.journal, journal::frame_len(payload.len()));
-            journal::put_frame(&mut self.journal, self.seq, &payload);
-        } else {
-            self.seq += 1;
+        let local = self.local_id(id);
+        if local.is_none() && !self.stubs.contains(id) {
+            return Ok(false);
         }
-        self.remove_local(id, local);
+        self.journal_op(&JournalOpRef::Delete(id))?;
+        match local {
+            Some(l) => self.remove_local(id, l),
+            None => {
+                self.stubs.remove(id);
+            }
+        }
         Ok(true)
+    }
+
+    /// Appends `op` to the journal (when journaling) and counts the change.
+    /// Fails, changing nothing, when the frame does not fit.
+    pub(crate) fn journal_op(&mut self, op: &JournalOpRef<'_>) -> Result<(), BudgetExceeded> {
+        if !self.config.journal {
+            self.seq += 1;
+            return Ok(());
+        }
+        let payload = journal::encode_op(op);
+        let len = journal::frame_len(payload.len());
+        let needed = growth_bytes(&self.journal, len);
+        self.make_room(needed).map_err(|e| match e {
+            WriteError::Budget(b) => b,
+            _ => BudgetExceeded {
+                needed,
+                available: self.writable(),
+            },
+        })?;
+        self.seq += 1;
+        grow_to(&mut self.journal, len);
+        journal::put_frame(&mut self.journal, self.seq, &payload);
+        Ok(())
     }
 
     /// Compacts: moves the hot buffer into blocks and rewrites blocks that are
@@ -1120,6 +1134,25 @@ impl Store {
             .is_some_and(|w| w & (1 << (local % 64)) != 0)
     }
 
+    /// Makes room for `local`'s pinned flag without setting it.
+    pub(crate) fn reserve_pin(&mut self, local: u32) -> Result<(), BudgetExceeded> {
+        let word = local as usize / 64;
+        if word < self.pinned.len() {
+            return Ok(());
+        }
+        let needed = growth_bytes(&self.pinned, word + 1 - self.pinned.len());
+        if needed > self.available() {
+            return Err(BudgetExceeded {
+                needed,
+                available: self.available(),
+            });
+        }
+        let extra = word + 1 - self.pinned.len();
+        grow_to(&mut self.pinned, extra);
+        self.pinned.resize(word + 1, 0);
+        Ok(())
+    }
+
     pub(crate) fn set_pinned(&mut self, local: u32, on: bool) -> Result<(), BudgetExceeded> {
         let word = local as usize / 64;
         if word >= self.pinned.len() {
@@ -1168,6 +1201,10 @@ impl Store {
         }
         self.stubs.insert(id, name, score);
         true
+    }
+
+    pub(crate) fn remove_stub(&mut self, id: &str) {
+        self.stubs.remove(id);
     }
 
     /// Bytes that records take: blocks, hot buffer, index.

@@ -96,6 +96,11 @@ impl StubTable {
         })
     }
 
+    /// True when `id` has a stub.
+    pub fn contains(&self, id: &str) -> bool {
+        self.position(id).is_some()
+    }
+
     /// The stub of `id`.
     pub fn get(&self, id: &str) -> Option<Stub> {
         let e = self.entries[self.position(id)? as usize];

@@ -192,6 +192,20 @@ fn golden_store() -> Store {
         store.upsert(a).unwrap();
     }
     store.delete("0015g0000000000003").unwrap();
+    assert!(store.pin("0015g0000000000005").unwrap());
+    // Evict a few to stubs.
+    let rules = satchel_core::rules::RankRules::from_json(
+        r#"{"rules": [{"name": "won", "weight": 10, "when": {"stage_in": ["won"]}}]}"#,
+    )
+    .unwrap();
+    let ctx = satchel_core::score::RankContext {
+        now: 1_790_000_000,
+        me: "rep-0001".into(),
+        territories: vec![],
+    };
+    let target = 1200; // estimated bytes: about half the records
+    let summary = store.retain(&rules, &ctx, 30, Some(target)).unwrap();
+    assert!(summary.stubbed > 0, "{summary:?}");
     store
 }
 
@@ -218,13 +232,26 @@ fn golden_blobs_load_and_encode_the_same() {
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v
     };
+    let stubs = |s: &Store| {
+        let mut v: Vec<_> = s.stubs().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    };
     let (from_snapshot, _) =
         Store::open(Some(&golden_snapshot), None, Budget::new(1 << 20), config).unwrap();
     assert_eq!(all(&from_snapshot), all(&store));
+    assert_eq!(stubs(&from_snapshot), stubs(&store));
+    assert!(from_snapshot.is_pinned("0015g0000000000005"));
     let (from_journal, report) =
         Store::open(None, Some(&golden_journal), Budget::new(1 << 20), config).unwrap();
-    assert_eq!(report.replayed, 25);
+    // 24 upserts, a delete, a pin, then an eviction and a stub per stubbed record.
+    assert_eq!(
+        report.replayed as u64,
+        26 + 2 * stubs(&store).len() as u64 + (24 - 1 - store.len() - stubs(&store).len()) as u64
+    );
     assert_eq!(all(&from_journal), all(&store));
+    assert_eq!(stubs(&from_journal), stubs(&store));
+    assert!(from_journal.is_pinned("0015g0000000000005"));
     // The writer still produces version 1 bytes exactly.
     assert_eq!(
         snapshot, golden_snapshot,
