@@ -1159,16 +1159,7 @@ impl Store {
             if !on {
                 return Ok(());
             }
-            let needed = growth_bytes(&self.pinned, word + 1 - self.pinned.len());
-            if needed > self.available() {
-                return Err(BudgetExceeded {
-                    needed,
-                    available: self.available(),
-                });
-            }
-            let extra = word + 1 - self.pinned.len();
-            grow_to(&mut self.pinned, extra);
-            self.pinned.resize(word + 1, 0);
+            self.reserve_pin(local)?;
         }
         if on {
             self.pinned[word] |= 1 << (local % 64);
