@@ -190,5 +190,39 @@ fn test(quick: bool) {
         &format!("density benchmark smoke ({density} accounts)"),
         dens,
     );
+    let plan_n = if quick { "50000" } else { "200000" };
+    let mut plan = cargo();
+    plan.args([
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "satchel-benches",
+        "--",
+        "plan",
+        "--accounts",
+        plan_n,
+    ]);
+    step(
+        &format!("planner benchmark smoke ({plan_n} accounts)"),
+        plan,
+    );
+    let mut retention = cargo();
+    retention.args([
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "satchel-benches",
+        "--",
+        "retention",
+        "--accounts",
+        "5000",
+        "--seeds",
+        "1",
+        "--reps",
+        "2",
+    ]);
+    step("retention replay smoke (5,000 accounts, 2 reps)", retention);
     println!("\nall checks passed");
 }
