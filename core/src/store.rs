@@ -728,6 +728,11 @@ impl Store {
         if needed > self.writable() && !self.hot.is_empty() {
             self.flush_hot();
         }
+        // Stubs are hints: they go before a write is refused (lowest scores
+        // first; not journaled, so a replay may bring back those that fit).
+        if needed > self.writable() && !self.stubs.is_empty() {
+            self.stubs.shed(needed - self.writable());
+        }
         if needed > self.writable() {
             return Err(WriteError::Budget(BudgetExceeded {
                 needed,

@@ -169,6 +169,53 @@ impl StubTable {
         true
     }
 
+    /// Drops the lowest-scoring stubs until about `bytes` would be freed, then
+    /// rebuilds the table at its new size so the memory really goes back.
+    /// Stubs are the first thing a full store gives up. Returns how many went.
+    pub fn shed(&mut self, bytes: usize) -> usize {
+        let mut order: Vec<(u32, u32)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.score, i as u32))
+            .collect();
+        order.sort_unstable();
+        let per_entry = core::mem::size_of::<Entry>() + 14; // entry + index slot share
+        let mut freed = 0;
+        let mut drop = Vec::new();
+        for (_, i) in order {
+            if freed >= bytes {
+                break;
+            }
+            let e = self.entries[i as usize];
+            freed += e.id_len as usize + e.name_len as usize + per_entry;
+            drop.push(i);
+        }
+        let gone = drop.len();
+        drop.sort_unstable();
+        let mut keep = StubTable::default();
+        let survivors = self.entries.len() - gone;
+        let text: usize = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| drop.binary_search(&(*i as u32)).is_err())
+            .map(|(_, e)| e.id_len as usize + e.name_len as usize)
+            .sum();
+        keep.arena.reserve_exact(text);
+        keep.entries.reserve_exact(survivors);
+        keep.index.reserve(survivors);
+        for (i, &e) in self.entries.iter().enumerate() {
+            if drop.binary_search(&(i as u32)).is_err() {
+                let (id, name) = self.text(e);
+                keep.insert(id, name, e.score);
+            }
+        }
+        keep.arena.shrink_to_fit();
+        *self = keep;
+        gone
+    }
+
     /// Drops the arena's garbage (never grows memory: the new arena is smaller).
     fn repack(&mut self) {
         let mut arena = Vec::new();
@@ -218,6 +265,16 @@ mod tests {
             assert_eq!(got.is_some(), i % 2 == 1, "{i}");
         }
         assert_eq!(t.get("ID-99").unwrap().name, "Åsa Ström 99");
+        // Shedding drops the lowest scores and gives memory back.
+        let before = t.heap_bytes();
+        let gone = t.shed(400);
+        assert!(
+            gone > 0 && t.heap_bytes() < before,
+            "{gone} {before} {}",
+            t.heap_bytes()
+        );
+        assert!(t.get("ID-1").is_none() && t.get("ID-99").is_some());
+        assert_eq!(t.len(), 50 - gone);
         let long = "深".repeat(100);
         t.insert("L", &long, 1);
         assert!(t.get("L").unwrap().name.len() <= MAX_STUB_NAME);

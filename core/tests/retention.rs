@@ -232,3 +232,40 @@ fn pins_and_stubs_survive_a_restart() {
         assert_eq!(s.seq(), store.seq());
     }
 }
+
+/// Stubs are the first to go: a write that needs room sheds the
+/// lowest-scoring stubs rather than being refused.
+#[test]
+fn stubs_go_before_a_write_is_refused() {
+    let config = StoreConfig {
+        block_bytes: 4096,
+        cache_blocks: 2,
+        journal: false,
+    };
+    let mut store = Store::with_config(Budget::new(400 * 1024), config);
+    let all = accounts(3000, 5);
+    let mut refused = Vec::new();
+    for a in all {
+        if let Err(r) = store.upsert(a) {
+            refused.push(r.value);
+        }
+    }
+    assert!(!refused.is_empty());
+    let full = store.used_bytes();
+    store.retain(&rules(), &ctx(), 50, Some(full / 2)).unwrap();
+    let stubs_before = store.stubs().count();
+    assert!(stubs_before > 0);
+    // Fill again until even the stubs cannot make room.
+    let mut written = 0;
+    for a in refused {
+        if store.upsert(a).is_ok() {
+            written += 1;
+        }
+        assert!(store.used_bytes() <= store.budget().bytes());
+    }
+    let stubs_after = store.stubs().count();
+    assert!(
+        written > 0 && stubs_after < stubs_before,
+        "{written} written, stubs {stubs_before} -> {stubs_after}"
+    );
+}
