@@ -178,7 +178,7 @@ pub fn read_journal(blob: &[u8], after_seq: u64) -> Result<JournalRead, JournalE
             format::u64_le(&h[4..12]),
             format::u32_le(&h[12..16]),
         );
-        let end = FRAME_HEADER_LEN + len;
+        let end = FRAME_HEADER_LEN.saturating_add(len);
         let payload = match rest.get(FRAME_HEADER_LEN..end) {
             Some(p) if format::crc32(p) == crc => p,
             // The header is sound, the payload is short or damaged: torn only

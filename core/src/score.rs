@@ -144,7 +144,7 @@ fn judge(
         note(&|| format!("deal value {}", a.deal_value));
     }
     if let Some(within) = w.next_visit_within_days {
-        match a.next_visit.map(|t| t - ctx.now) {
+        match a.next_visit.map(|t| t.saturating_sub(ctx.now)) {
             Some(d) if (0..=i64::from(within) * DAY).contains(&d) => {
                 factor = mul_q16(factor, decay(d, rule.half_life_days));
                 note(&|| format!("visit in {:.1} days", days(d)));
@@ -158,7 +158,7 @@ fn judge(
         }
     }
     if let Some(within) = w.last_contact_within_days {
-        match a.last_contact.map(|t| ctx.now - t) {
+        match a.last_contact.map(|t| ctx.now.saturating_sub(t)) {
             Some(d) if (0..=i64::from(within) * DAY).contains(&d) => {
                 factor = mul_q16(factor, decay(d, rule.half_life_days));
                 note(&|| format!("contacted {:.1} days ago", days(d)));

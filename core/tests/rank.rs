@@ -337,3 +337,25 @@ fn a_quota_caps_how_many_records_earn_a_rule() {
     assert_eq!(p.summary().lowest_kept_score, Some(100));
     assert_eq!(p.summary().cutoff_score, 0);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// Any record (extreme times and values included) scores and explains
+    /// without panicking, and the explanation adds up to the score.
+    #[test]
+    fn any_record_scores_without_panic(a in common::account(), now in any::<i64>(), usage in any::<u16>(), pinned in any::<bool>()) {
+        let rules = RankRules::from_json(r#"{"rules": [
+            {"name": "all", "weight": 1000000, "when": {"owner_is_me": false, "territory_is_mine": false, "stage_in": ["won", "lead"],
+             "deal_value_above": -9000000000000000000, "next_visit_within_days": 4000000000, "last_contact_within_days": 4000000000,
+             "tag": "vip", "pinned": true, "used": true}, "half_life_days": 1},
+            {"name": "visit", "weight": 7, "when": {"next_visit_within_days": 30}, "half_life_days": 3},
+            {"name": "contact", "weight": 9, "when": {"last_contact_within_days": 30}, "half_life_days": 4294967295}
+        ]}"#).unwrap();
+        let ctx = RankContext { now, me: "rep-01".into(), territories: vec!["SE-N-01".into()] };
+        let c = Candidate { account: &a, pinned, dirty: false, usage };
+        let s = score(&rules, &c, &ctx);
+        let total: u32 = explain(&rules, &c, &ctx).iter().map(|l| l.points).sum();
+        prop_assert_eq!(s, total);
+    }
+}
