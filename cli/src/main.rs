@@ -5,6 +5,7 @@
 
 mod import;
 mod inspect;
+mod rank;
 
 use satchel::retention;
 
@@ -71,6 +72,54 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Apply a rule set to a store: keep the best, evict the rest to stubs.
+    Retain {
+        /// The snapshot (rewritten in place).
+        store: PathBuf,
+        /// The rule set (JSON).
+        #[arg(long)]
+        rules: PathBuf,
+        /// The rep whose device this is.
+        #[arg(long)]
+        me: String,
+        /// The rep's territories, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        territories: Vec<String>,
+        /// "Now" as Unix seconds (default: the clock).
+        #[arg(long)]
+        now: Option<i64>,
+        /// Bytes the records and stubs may take (default: the whole budget).
+        #[arg(long, value_parser = parse_budget)]
+        target: Option<Budget>,
+        /// Percent of the room stubs may take.
+        #[arg(long, default_value_t = 20)]
+        stub_share: u8,
+        /// Budget to open the store with.
+        #[arg(long, default_value = "64MiB", value_parser = parse_budget)]
+        budget: Budget,
+    },
+    /// Why a record is (or is not) on the device, rule by rule, as JSON.
+    Explain {
+        /// The snapshot.
+        store: PathBuf,
+        /// The record's backend id.
+        id: String,
+        /// The rule set (JSON).
+        #[arg(long)]
+        rules: PathBuf,
+        /// The rep whose device this is.
+        #[arg(long)]
+        me: String,
+        /// The rep's territories, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        territories: Vec<String>,
+        /// "Now" as Unix seconds (default: the clock).
+        #[arg(long)]
+        now: Option<i64>,
+        /// Budget to open the store with.
+        #[arg(long, default_value = "1GiB", value_parser = parse_budget)]
+        budget: Budget,
+    },
     /// Print one account as canonical JSON.
     Get {
         /// The snapshot.
@@ -97,6 +146,46 @@ fn main() -> ExitCode {
             output,
         } => import::run(budget, block_bytes, &input, &output),
         Command::Stats { store, budget } => inspect::stats(&store, budget),
+        Command::Retain {
+            store,
+            rules,
+            me,
+            territories,
+            now,
+            target,
+            stub_share,
+            budget,
+        } => rank::retain(
+            &store,
+            budget,
+            rank::Device {
+                rules: &rules,
+                me: &me,
+                territories,
+                now,
+            },
+            target,
+            stub_share,
+        ),
+        Command::Explain {
+            store,
+            id,
+            rules,
+            me,
+            territories,
+            now,
+            budget,
+        } => rank::explain(
+            &store,
+            budget,
+            rank::Device {
+                rules: &rules,
+                me: &me,
+                territories,
+                now,
+            },
+            &id,
+        ),
         Command::RetentionSim {
             accounts,
             trace,

@@ -127,3 +127,94 @@ fn a_damaged_store_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"));
 }
+
+#[test]
+fn retain_evicts_to_stubs_and_explain_says_why() {
+    let dir = temp_dir("retain");
+    let input = dir.join("org.ndjson");
+    let text: String = (0..200)
+        .map(|i| {
+            line(i).replace("rep-0007", if i % 4 == 0 { "rep-0001" } else { "rep-0007" }) + "\n"
+        })
+        .collect();
+    std::fs::write(&input, text).unwrap();
+    let store = dir.join("store.bin");
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"{"rules": [{"name": "mine", "weight": 10, "when": {"owner_is_me": true}}]}"#,
+    )
+    .unwrap();
+    assert!(satchel(&[
+        "import",
+        input.to_str().unwrap(),
+        "-o",
+        store.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let out = satchel(&[
+        "retain",
+        store.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--me",
+        "rep-0001",
+        "--now",
+        "1790000000",
+        "--target",
+        "2KiB",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("stubbed"), "{stdout}");
+    let explain = |id: &str| {
+        satchel(&[
+            "explain",
+            store.to_str().unwrap(),
+            id,
+            "--rules",
+            rules.to_str().unwrap(),
+            "--me",
+            "rep-0001",
+            "--now",
+            "1790000000",
+        ])
+    };
+    let mine = explain("0015g0000000000000");
+    let text = String::from_utf8_lossy(&mine.stdout);
+    assert!(
+        mine.status.success()
+            && text.contains("\"state\": \"kept\"")
+            && text.contains("owner is me"),
+        "{text}"
+    );
+    let theirs = explain("0015g0000000000001");
+    let text = String::from_utf8_lossy(&theirs.stdout);
+    assert!(
+        text.contains("\"state\": \"stub\"") || text.contains("\"state\": \"absent\""),
+        "{text}"
+    );
+    // A bad rule set is an error naming the rule; the store is untouched.
+    std::fs::write(
+        &rules,
+        r#"{"rules": [{"name": "oops", "weight": 1, "when": {"colour": "red"}}]}"#,
+    )
+    .unwrap();
+    let before = std::fs::read(&store).unwrap();
+    let bad = satchel(&[
+        "retain",
+        store.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--me",
+        "rep-0001",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("rule `oops`"));
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+}

@@ -1,0 +1,97 @@
+//! `satchel retain` and `satchel explain`: apply a rule set to a stored
+//! snapshot, or ask why a record is (not) on the device.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use satchel_core::budget::Budget;
+use satchel_core::rules::RankRules;
+use satchel_core::score::RankContext;
+use satchel_core::store::{Store, StoreConfig};
+
+use crate::import::write_atomically;
+
+/// Who the device belongs to, from the command line.
+pub struct Device<'a> {
+    pub rules: &'a Path,
+    pub me: &'a str,
+    pub territories: Vec<String>,
+    pub now: Option<i64>,
+}
+
+fn load(
+    path: &Path,
+    budget: Budget,
+    device: &Device<'_>,
+) -> Result<(Store, RankRules, RankContext), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (store, _) = Store::open(
+        Some(&bytes),
+        None,
+        budget,
+        StoreConfig {
+            journal: false,
+            ..StoreConfig::default()
+        },
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(device.rules)
+        .map_err(|e| format!("{}: {e}", device.rules.display()))?;
+    let rules =
+        RankRules::from_json(&text).map_err(|e| format!("{}: {e}", device.rules.display()))?;
+    let now = device.now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    });
+    let ctx = RankContext {
+        now,
+        me: device.me.into(),
+        territories: device.territories.clone(),
+    };
+    Ok((store, rules, ctx))
+}
+
+pub fn retain(
+    path: &Path,
+    budget: Budget,
+    device: Device<'_>,
+    target: Option<Budget>,
+    stub_share: u8,
+) -> Result<ExitCode, String> {
+    let (mut store, rules, ctx) = load(path, budget, &device)?;
+    let summary = store
+        .retain(&rules, &ctx, stub_share, target.map(|t| t.bytes()))
+        .map_err(|e| e.to_string())?;
+    write_atomically(path, &store.snapshot())?;
+    println!(
+        "kept {} ({} pinned or edited), stubbed {}, dropped {}; lowest kept score {}",
+        summary.kept,
+        summary.forced,
+        summary.stubbed,
+        summary.dropped,
+        summary
+            .lowest_kept_score
+            .map_or("-".into(), |s| s.to_string())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn explain(
+    path: &Path,
+    budget: Budget,
+    device: Device<'_>,
+    id: &str,
+) -> Result<ExitCode, String> {
+    let (store, rules, ctx) = load(path, budget, &device)?;
+    let e = store.explain(id, &rules, &ctx);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&e).map_err(|e| e.to_string())?
+    );
+    Ok(if e.state == "absent" {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
