@@ -76,18 +76,8 @@ enum Command {
     Retain {
         /// The snapshot (rewritten in place).
         store: PathBuf,
-        /// The rule set (JSON).
-        #[arg(long)]
-        rules: PathBuf,
-        /// The rep whose device this is.
-        #[arg(long)]
-        me: String,
-        /// The rep's territories, comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        territories: Vec<String>,
-        /// "Now" as Unix seconds (default: the clock).
-        #[arg(long)]
-        now: Option<i64>,
+        #[command(flatten)]
+        device: rank::DeviceArgs,
         /// Bytes the records and stubs may take (default: the whole budget).
         #[arg(long, value_parser = parse_budget)]
         target: Option<Budget>,
@@ -104,18 +94,8 @@ enum Command {
         store: PathBuf,
         /// The record's backend id.
         id: String,
-        /// The rule set (JSON).
-        #[arg(long)]
-        rules: PathBuf,
-        /// The rep whose device this is.
-        #[arg(long)]
-        me: String,
-        /// The rep's territories, comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        territories: Vec<String>,
-        /// "Now" as Unix seconds (default: the clock).
-        #[arg(long)]
-        now: Option<i64>,
+        #[command(flatten)]
+        device: rank::DeviceArgs,
         /// Budget to open the store with.
         #[arg(long, default_value = "1GiB", value_parser = parse_budget)]
         budget: Budget,
@@ -148,44 +128,17 @@ fn main() -> ExitCode {
         Command::Stats { store, budget } => inspect::stats(&store, budget),
         Command::Retain {
             store,
-            rules,
-            me,
-            territories,
-            now,
+            device,
             target,
             stub_share,
             budget,
-        } => rank::retain(
-            &store,
-            budget,
-            rank::Device {
-                rules: &rules,
-                me: &me,
-                territories,
-                now,
-            },
-            target,
-            stub_share,
-        ),
+        } => rank::retain(&store, budget, &device, target, stub_share),
         Command::Explain {
             store,
             id,
-            rules,
-            me,
-            territories,
-            now,
+            device,
             budget,
-        } => rank::explain(
-            &store,
-            budget,
-            rank::Device {
-                rules: &rules,
-                me: &me,
-                territories,
-                now,
-            },
-            &id,
-        ),
+        } => rank::explain(&store, budget, &device, &id),
         Command::RetentionSim {
             accounts,
             trace,

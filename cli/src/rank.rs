@@ -1,7 +1,7 @@
 //! `satchel retain` and `satchel explain`: apply a rule set to a stored
 //! snapshot, or ask why a record is (not) on the device.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use satchel_core::budget::Budget;
@@ -11,18 +11,28 @@ use satchel_core::store::{Store, StoreConfig};
 
 use crate::import::write_atomically;
 
-/// Who the device belongs to, from the command line.
-pub struct Device<'a> {
-    pub rules: &'a Path,
-    pub me: &'a str,
-    pub territories: Vec<String>,
-    pub now: Option<i64>,
+/// Who the device belongs to, from the command line (shared by `retain`
+/// and `explain`).
+#[derive(clap::Args)]
+pub struct DeviceArgs {
+    /// The rule set (JSON).
+    #[arg(long)]
+    rules: PathBuf,
+    /// The rep whose device this is.
+    #[arg(long)]
+    me: String,
+    /// The rep's territories, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    territories: Vec<String>,
+    /// "Now" as Unix seconds (default: the clock).
+    #[arg(long)]
+    now: Option<i64>,
 }
 
 fn load(
     path: &Path,
     budget: Budget,
-    device: &Device<'_>,
+    device: &DeviceArgs,
 ) -> Result<(Store, RankRules, RankContext), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let (store, _) = Store::open(
@@ -35,7 +45,7 @@ fn load(
         },
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
-    let text = std::fs::read_to_string(device.rules)
+    let text = std::fs::read_to_string(&device.rules)
         .map_err(|e| format!("{}: {e}", device.rules.display()))?;
     let rules =
         RankRules::from_json(&text).map_err(|e| format!("{}: {e}", device.rules.display()))?;
@@ -46,7 +56,7 @@ fn load(
     });
     let ctx = RankContext {
         now,
-        me: device.me.into(),
+        me: device.me.clone(),
         territories: device.territories.clone(),
     };
     Ok((store, rules, ctx))
@@ -55,11 +65,11 @@ fn load(
 pub fn retain(
     path: &Path,
     budget: Budget,
-    device: Device<'_>,
+    device: &DeviceArgs,
     target: Option<Budget>,
     stub_share: u8,
 ) -> Result<ExitCode, String> {
-    let (mut store, rules, ctx) = load(path, budget, &device)?;
+    let (mut store, rules, ctx) = load(path, budget, device)?;
     let summary = store
         .retain(&rules, &ctx, stub_share, target.map(|t| t.bytes()))
         .map_err(|e| e.to_string())?;
@@ -80,10 +90,10 @@ pub fn retain(
 pub fn explain(
     path: &Path,
     budget: Budget,
-    device: Device<'_>,
+    device: &DeviceArgs,
     id: &str,
 ) -> Result<ExitCode, String> {
-    let (store, rules, ctx) = load(path, budget, &device)?;
+    let (store, rules, ctx) = load(path, budget, device)?;
     let e = store.explain(id, &rules, &ctx);
     println!(
         "{}",

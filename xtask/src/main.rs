@@ -54,6 +54,14 @@ fn step(name: &str, mut cmd: Command) {
     }
 }
 
+/// Runs `satchel-benches` (release) with `args` as a step.
+fn bench(name: &str, args: &[&str]) {
+    let mut cmd = cargo();
+    cmd.args(["run", "--release", "-q", "-p", "satchel-benches", "--"])
+        .args(args);
+    step(name, cmd);
+}
+
 fn demo() {
     let dir = root().join("target/demo");
     std::fs::create_dir_all(&dir).unwrap();
@@ -157,72 +165,30 @@ fn test(quick: bool) {
     } else {
         ("1000000", "20000")
     };
-    let mut cap = cargo();
-    cap.args([
-        "run",
-        "--release",
-        "-q",
-        "-p",
-        "satchel-benches",
-        "--",
-        "capacity",
-        "--accounts",
-        capacity,
-        "--budget",
-        "64MiB",
-    ]);
-    step(&format!("{capacity} accounts into a 64 MiB budget"), cap);
-    let mut dens = cargo();
-    dens.args([
-        "run",
-        "--release",
-        "-q",
-        "-p",
-        "satchel-benches",
-        "--",
-        "density",
-        "--accounts",
-        density,
-        "--lookups",
-        "2000",
-    ]);
-    step(
+    bench(
+        &format!("{capacity} accounts into a 64 MiB budget"),
+        &["capacity", "--accounts", capacity, "--budget", "64MiB"],
+    );
+    bench(
         &format!("density benchmark smoke ({density} accounts)"),
-        dens,
+        &["density", "--accounts", density, "--lookups", "2000"],
     );
     let plan_n = if quick { "50000" } else { "200000" };
-    let mut plan = cargo();
-    plan.args([
-        "run",
-        "--release",
-        "-q",
-        "-p",
-        "satchel-benches",
-        "--",
-        "plan",
-        "--accounts",
-        plan_n,
-    ]);
-    step(
+    bench(
         &format!("planner benchmark smoke ({plan_n} accounts)"),
-        plan,
+        &["plan", "--accounts", plan_n],
     );
-    let mut retention = cargo();
-    retention.args([
-        "run",
-        "--release",
-        "-q",
-        "-p",
-        "satchel-benches",
-        "--",
-        "retention",
-        "--accounts",
-        "5000",
-        "--seeds",
-        "1",
-        "--reps",
-        "2",
-    ]);
-    step("retention replay smoke (5,000 accounts, 2 reps)", retention);
+    bench(
+        "retention replay smoke (5,000 accounts, 2 reps)",
+        &[
+            "retention",
+            "--accounts",
+            "5000",
+            "--seeds",
+            "1",
+            "--reps",
+            "2",
+        ],
+    );
     println!("\nall checks passed");
 }
