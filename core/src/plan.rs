@@ -78,12 +78,19 @@ pub const ESTIMATED_RATIO_X10: usize = 32;
 /// Bytes the store needs to keep `account` in full: its share of a block at
 /// the measured ratio plus its index entry (location, id slot).
 pub fn record_cost(encoded_len: usize) -> usize {
-    encoded_len * 10 / ESTIMATED_RATIO_X10 + 16
+    encoded_len * 10 / ESTIMATED_RATIO_X10 + 16 + SEARCH_BYTES_PER_RECORD
 }
+
+/// What a record's search postings and rank take, on average (measured by
+/// `satchel-benches search`).
+pub const SEARCH_BYTES_PER_RECORD: usize = 22;
+
+/// What a stub's search postings take, on average.
+pub const SEARCH_BYTES_PER_STUB: usize = 10;
 
 /// Bytes a stub takes: backend id, display name, score and its slot.
 pub fn stub_cost(id: &str, display_name: &str) -> usize {
-    id.len() + display_name.len() + 12
+    id.len() + display_name.len() + 12 + SEARCH_BYTES_PER_STUB
 }
 
 /// The verdict on one record.

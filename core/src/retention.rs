@@ -186,8 +186,12 @@ impl Store {
         for (local, a) in self.iter_locals() {
             let c = self.candidate(local, &a);
             let d = planner.decide(&c, cost(&a), stub_cost(&a));
-            if d != Decision::Keep {
-                evict.push((local, score::score(rules, &c, ctx), d));
+            let s = score::score(rules, &c, ctx);
+            if d == Decision::Keep {
+                // Search ranks by the last plan's scores.
+                self.set_search_score(local, s);
+            } else {
+                evict.push((local, s, d));
             }
         }
         let mut summary = planner.summary();
@@ -228,6 +232,8 @@ impl Store {
             }
         }
         self.compact();
+        // An index dropped at open comes back once the plan made room.
+        self.rebuild_search_index();
         self.set_last_cutoff(summary.lowest_kept_score);
         Ok(summary)
     }

@@ -172,7 +172,11 @@ pub fn open(
     // Loading and replaying are not new changes: journal none of them.
     store.set_journaling(false);
     if let Some(bytes) = snapshot {
+        // Records first, then their search index: an index that no longer
+        // fits must not keep a snapshot from opening.
+        store.disable_search_index();
         load_into(&mut store, bytes)?;
+        store.rebuild_search_index();
     }
     let mut report = OpenReport::default();
     if let Some(blob) = journal_blob {

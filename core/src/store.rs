@@ -14,6 +14,7 @@
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
@@ -26,7 +27,9 @@ use crate::hot::HotBuffer;
 use crate::index::{tag_of, IdIndex};
 use crate::journal::{self, JournalOpRef};
 use crate::model::Account;
+use crate::search::{self, Hit, Query, SearchError, SearchIndex};
 use crate::stubs::StubTable;
+use crate::terms;
 use crate::usage::UsageSketch;
 
 /// Bytes writes leave free (at most an eighth of the budget) so that a full
@@ -152,6 +155,8 @@ pub struct BytesByKind {
     pub stubs: usize,
     /// Pinned flags and the usage sketch.
     pub retention: usize,
+    /// The search index and the records' last scores.
+    pub search: usize,
 }
 
 impl BytesByKind {
@@ -165,6 +170,7 @@ impl BytesByKind {
             + self.dictionary
             + self.stubs
             + self.retention
+            + self.search
     }
 }
 
@@ -281,6 +287,8 @@ pub struct Store {
     usage: Option<UsageSketch>,
     /// The lowest score the last plan kept.
     last_cutoff: Option<u32>,
+    /// Postings of every record and stub (see [`crate::search`]).
+    search: SearchIndex,
 }
 
 impl Store {
@@ -314,6 +322,7 @@ impl Store {
             pinned: Vec::new(),
             usage: None,
             last_cutoff: None,
+            search: SearchIndex::default(),
         }
     }
 
@@ -358,6 +367,7 @@ impl Store {
             stubs: self.stubs.heap_bytes(),
             retention: vec_bytes(&self.pinned)
                 + self.usage.as_ref().map_or(0, UsageSketch::heap_bytes),
+            search: self.search.heap_bytes(),
         }
     }
 
@@ -473,6 +483,27 @@ impl Store {
 
     /// Runs `f` on block `block`'s decoded rows, through the cache.
     fn with_view<R>(&self, block: u32, f: impl FnOnce(&BlockView<'_>) -> R) -> Option<R> {
+        self.with_view_cached(block, true, f)
+    }
+
+    /// The record at `local`, read without growing the cache (for writes,
+    /// whose room was counted before and must not be taken by the cache).
+    fn record_for_write(&self, local: u32) -> Option<Account> {
+        match self.loc(local) {
+            Loc::None => None,
+            Loc::Hot(i) => self.hot_account(i),
+            Loc::Block { block, row } => {
+                self.with_view_cached(block, false, |v| v.account(row as usize))
+            }
+        }
+    }
+
+    fn with_view_cached<R>(
+        &self,
+        block: u32,
+        keep: bool,
+        f: impl FnOnce(&BlockView<'_>) -> R,
+    ) -> Option<R> {
         let b = self.blocks.get(block as usize)?.as_ref()?;
         let mut cache = self.cache.borrow_mut();
         if let Some(raw) = cache.get(b.serial) {
@@ -483,6 +514,9 @@ impl Store {
             .bytes;
         raw.shrink_to_fit();
         let result = BlockView::decode(&raw).ok().map(|v| f(&v));
+        if !keep {
+            return result;
+        }
         // Keep it only if it fits in what the budget has left.
         let cost = cache.insert_cost(vec_bytes(&raw), self.config.cache_blocks);
         drop(cache);
@@ -535,15 +569,16 @@ impl Store {
         };
         let existing = self.local_id(&account.id);
         let lens = [encoded.len()];
+        let terms = count_terms(&account);
         let new = usize::from(existing.is_none());
-        if let Err(error) = self.write_cost(&lens, new).and_then(|n| self.make_room(n)) {
+        if let Err(error) = self.write_cost(&lens, new, terms).and_then(|n| self.make_room(n)) {
             return Err(Rejected {
                 value: account,
                 error,
             });
         }
         // Room may have come from compacting the hot buffer: cost again.
-        if let Err(error) = self.write_cost(&lens, new).and_then(|n| self.make_room(n)) {
+        if let Err(error) = self.write_cost(&lens, new, terms).and_then(|n| self.make_room(n)) {
             return Err(Rejected {
                 value: account,
                 error,
@@ -581,11 +616,12 @@ impl Store {
             }
         }
         let lens: Vec<usize> = encoded.iter().map(Vec::len).collect();
+        let terms = accounts.iter().map(count_terms).sum();
         let new = new_ids.len();
         drop(new_ids);
         for _ in 0..2 {
             // Twice: room may have come from compacting the hot buffer.
-            if let Err(error) = self.write_cost(&lens, new).and_then(|n| self.make_room(n)) {
+            if let Err(error) = self.write_cost(&lens, new, terms).and_then(|n| self.make_room(n)) {
                 return Err(Rejected {
                     value: accounts,
                     error,
@@ -617,9 +653,7 @@ impl Store {
         self.journal_op(&JournalOpRef::Delete(id))?;
         match local {
             Some(l) => self.remove_local(id, l),
-            None => {
-                self.stubs.remove(id);
-            }
+            None => self.drop_stub(id),
         }
         Ok(true)
     }
@@ -686,13 +720,14 @@ impl Store {
 
     /// Bytes that writing records of `lens` encoded bytes, `new` of them new,
     /// would add (before any compaction).
-    fn write_cost(&self, lens: &[usize], new: usize) -> Result<usize, WriteError> {
+    fn write_cost(&self, lens: &[usize], new: usize, terms: usize) -> Result<usize, WriteError> {
         let total: usize = lens.iter().sum();
         let fresh_locals = new.saturating_sub(self.free_locals.len());
         if self.locs.len() + fresh_locals > MAX_LOCALS {
             return Err(WriteError::Full);
         }
         Ok(self.hot.growth_bytes_many(total, lens.len())
+            + self.search.add_cost(terms, self.locs.len() + fresh_locals)
             + growth_bytes(&self.locs, fresh_locals)
             + self.index.growth_bytes(new)
             + growth_bytes(&self.journal, self.journal_bytes(lens)))
@@ -731,7 +766,12 @@ impl Store {
         // Stubs are hints: they go before a write is refused (lowest scores
         // first; not journaled, so a replay may bring back those that fit).
         if needed > self.writable() && !self.stubs.is_empty() {
-            self.stubs.shed(needed - self.writable());
+            for (id, name) in self.stubs.shed(needed - self.writable()) {
+                let tag = crate::index::tag_of(&id);
+                let others = self.stubs.names_with_tag(tag);
+                self.search
+                    .remove_stub(&id, &name, others.iter().map(String::as_str));
+            }
         }
         if needed > self.writable() {
             return Err(WriteError::Budget(BudgetExceeded {
@@ -758,6 +798,9 @@ impl Store {
         }
         let (local, outcome) = match existing {
             Some(local) => {
+                if let Some(old) = self.record_for_write(local) {
+                    self.search.remove_record(local, &old);
+                }
                 self.mark_dead(local);
                 (local, Upserted::Updated(local))
             }
@@ -769,12 +812,13 @@ impl Store {
                 self.index.insert(tag_of(&a.id), local);
                 self.live += 1;
                 // Back on the device in full: the stub has served.
-                self.stubs.remove(&a.id);
+                self.drop_stub(&a.id);
                 (local, Upserted::Inserted(local))
             }
         };
         let hot_index = self.hot.push(local, encoded);
         self.locs[local as usize] = Loc::Hot(hot_index).pack();
+        self.search.add_record(local, a);
         outcome
     }
 
@@ -804,6 +848,9 @@ impl Store {
     }
 
     fn remove_local(&mut self, id: &str, local: u32) {
+        if let Some(old) = self.record_for_write(local) {
+            self.search.remove_record(local, &old);
+        }
         if let Some(w) = self.pinned.get_mut(local as usize / 64) {
             *w &= !(1u64 << (local % 64));
         }
@@ -1192,21 +1239,101 @@ impl Store {
 
     /// Adds a stub if the budget has room; false otherwise.
     pub(crate) fn add_stub(&mut self, id: &str, name: &str, score: u32) -> bool {
-        if self.stubs.insert_cost(id, name) > self.available() {
+        self.drop_stub(id);
+        let cost = self.stubs.insert_cost(id, name)
+            + self.search.add_cost(self.search.stub_terms(name), 0);
+        if cost > self.available() {
             return false;
         }
         self.stubs.insert(id, name, score);
+        self.search.add_stub(id, name);
         true
     }
 
     pub(crate) fn remove_stub(&mut self, id: &str) {
-        self.stubs.remove(id);
+        self.drop_stub(id);
     }
 
-    /// Bytes that records take: blocks, hot buffer, index.
+    /// Removes the stub of `id` and its postings.
+    fn drop_stub(&mut self, id: &str) {
+        let Some(stub) = self.stubs.get(id) else {
+            return;
+        };
+        self.stubs.remove(id);
+        let others = self.stubs.names_with_tag(crate::index::tag_of(id));
+        self.search
+            .remove_stub(id, &stub.name, others.iter().map(String::as_str));
+    }
+
+    // ---- search ------------------------------------------------------------
+
+    /// Finds records and stubs by text and filters; see [`crate::search`].
+    ///
+    /// ```
+    /// use satchel_core::{budget::Budget, model::Account, search::{HitRef, Query}, store::Store};
+    /// let mut store = Store::new(Budget::parse("1MiB").unwrap());
+    /// let mut a = Account::default();
+    /// a.id = "A1".into();
+    /// a.name = "Åsa Ström".into();
+    /// store.upsert(a).unwrap();
+    /// let hits = store.search(&Query::text("stro")).unwrap(); // finds "Ström"
+    /// let HitRef::Record(local) = hits[0].target else { panic!() };
+    /// assert_eq!(store.get_local(local).unwrap().id, "A1");
+    /// ```
+    pub fn search(&self, query: &Query) -> Result<Vec<Hit>, SearchError> {
+        search::run(self, query)
+    }
+
+    /// Records `score` as the rank of `local` in search results.
+    pub(crate) fn set_search_score(&self, local: u32, score: u32) {
+        self.search.set_score(local, score);
+    }
+
+    /// Drops the search index and stops maintaining it until
+    /// [`Store::rebuild_search_index`] (used while a snapshot loads).
+    pub(crate) fn disable_search_index(&mut self) {
+        self.search.disable();
+    }
+
+    /// Builds the search index of a store whose index was dropped (at open,
+    /// or because it did not fit), if it fits beside the planning reserve;
+    /// otherwise leaves it dropped, so that a snapshot that fitted when it
+    /// was saved always opens. True when the index is in place.
+    pub(crate) fn rebuild_search_index(&mut self) -> bool {
+        if self.search.is_enabled() {
+            return true;
+        }
+        // Built aside, so that the records can be read meanwhile; what it
+        // holds is not yet in `used_bytes`, so count it here.
+        let mut ix = SearchIndex::default();
+        let room = self.writable();
+        let mut fits = true;
+        for (local, a) in self.iter_locals() {
+            let cost = ix.add_cost(count_terms(&a), local as usize + 1);
+            if ix.heap_bytes() + cost > room {
+                fits = false;
+                break;
+            }
+            ix.add_record(local, &a);
+        }
+        for stub in self.stubs.iter() {
+            let cost = ix.add_cost(ix.stub_terms(&stub.name), 0);
+            if !fits || ix.heap_bytes() + cost > room {
+                fits = false;
+                break;
+            }
+            ix.add_stub(&stub.id, &stub.name);
+        }
+        if fits {
+            self.search = ix;
+        }
+        fits
+    }
+
+    /// Bytes that records take: blocks, hot buffer, indexes.
     pub(crate) fn record_bytes(&self) -> usize {
         let b = self.bytes_by_kind();
-        b.blocks + b.hot + b.index
+        b.blocks + b.hot + b.index + b.search
     }
 
     pub(crate) fn last_cutoff(&self) -> Option<u32> {
@@ -1393,5 +1520,34 @@ pub(crate) enum InstallError {
 impl From<BlockError> for InstallError {
     fn from(_: BlockError) -> Self {
         InstallError::Corrupt("block")
+    }
+}
+
+/// Number of search terms `a` has.
+fn count_terms(a: &Account) -> usize {
+    let mut t = Vec::new();
+    terms::record_terms(a, &mut t);
+    t.len()
+}
+
+impl search::Source for Store {
+    fn search_index(&self) -> &SearchIndex {
+        &self.search
+    }
+
+    fn record(&self, local: u32) -> Option<Account> {
+        self.get_local(local)
+    }
+
+    fn is_live(&self, local: u32) -> bool {
+        self.loc(local) != Loc::None
+    }
+
+    fn locals(&self) -> usize {
+        self.locs.len()
+    }
+
+    fn stubs_with_tag(&self, tag: u32) -> Vec<(String, String, u32)> {
+        self.stubs.with_tag(tag)
     }
 }

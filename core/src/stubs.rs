@@ -169,10 +169,29 @@ impl StubTable {
         true
     }
 
+    /// The stubs whose id has tag `tag`, as (id, name, score).
+    pub fn with_tag(&self, tag: u32) -> Vec<(String, String, u32)> {
+        let mut out = Vec::new();
+        self.index.find(tag, |n| {
+            if let Some(&e) = self.entries.get(n as usize) {
+                let (id, name) = self.text(e);
+                out.push((id.into(), name.into(), e.score));
+            }
+            false
+        });
+        out
+    }
+
+    /// The names of the stubs whose id has tag `tag`.
+    pub fn names_with_tag(&self, tag: u32) -> Vec<String> {
+        self.with_tag(tag).into_iter().map(|s| s.1).collect()
+    }
+
     /// Drops the lowest-scoring stubs until about `bytes` would be freed, then
     /// rebuilds the table at its new size so the memory really goes back.
-    /// Stubs are the first thing a full store gives up. Returns how many went.
-    pub fn shed(&mut self, bytes: usize) -> usize {
+    /// Stubs are the first thing a full store gives up. Returns the (id,
+    /// name) of those that went.
+    pub fn shed(&mut self, bytes: usize) -> Vec<(String, String)> {
         let mut order: Vec<(u32, u32)> = self
             .entries
             .iter()
@@ -191,10 +210,16 @@ impl StubTable {
             freed += e.id_len as usize + e.name_len as usize + per_entry;
             drop.push(i);
         }
-        let gone = drop.len();
         drop.sort_unstable();
+        let gone: Vec<(String, String)> = drop
+            .iter()
+            .map(|&i| {
+                let (id, name) = self.text(self.entries[i as usize]);
+                (id.into(), name.into())
+            })
+            .collect();
         let mut keep = StubTable::default();
-        let survivors = self.entries.len() - gone;
+        let survivors = self.entries.len() - gone.len();
         let text: usize = self
             .entries
             .iter()
@@ -268,6 +293,8 @@ mod tests {
         // Shedding drops the lowest scores and gives memory back.
         let before = t.heap_bytes();
         let gone = t.shed(400);
+        assert!(gone.iter().any(|(id, name)| id == "ID-1" && name == "Åsa Ström 1"));
+        let gone = gone.len();
         assert!(
             gone > 0 && t.heap_bytes() < before,
             "{gone} {before} {}",

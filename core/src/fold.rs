@@ -1,0 +1,251 @@
+//! Search folding: the one place that decides when two spellings are "the
+//! same" for search ("astrom" finds "Åström", "strasse" finds "Straße",
+//! "ＡＢＣ" finds "ABC").
+//!
+//! Owns [`fold_words`]: text → words of folded characters, by compatibility
+//! decomposition (NFKD, so the result is the NFKC form with its marks
+//! removed), combining marks dropped, full lowercase, and the few letters that
+//! decomposition does not take apart (ß → ss, æ → ae, ø → o, ł → l, …).
+//! A word is a run of letters and digits; a run of ideographic script (Han,
+//! kana, Hangul) is a word of its own, since those languages write no spaces.
+//! Everything else (spaces, punctuation, `<`, `&`, control characters) only
+//! separates words, so a query of HTML or control characters is just text.
+//!
+//! Invariant: folding is a pure function of the text; the index and the query
+//! go through the same function, so they always agree.
+
+use alloc::string::String;
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+/// What kind of run a folded word is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Script {
+    /// Letters and digits of alphabetic scripts, written with spaces between words.
+    Alphabetic,
+    /// Han, kana or Hangul: searched by substring, since words are not spaced.
+    Ideographic,
+}
+
+/// True for characters of scripts written without spaces between words.
+pub fn is_ideographic(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF     // hiragana, katakana
+        | 0x3400..=0x4DBF   // CJK extension A
+        | 0x4E00..=0x9FFF   // CJK unified ideographs
+        | 0xAC00..=0xD7AF   // Hangul syllables
+        | 0xF900..=0xFAFF   // CJK compatibility ideographs
+        | 0x20000..=0x3134F // CJK extensions B–G
+    )
+}
+
+/// Letters that compatibility decomposition leaves whole but a reader treats
+/// as their base letters.
+fn special(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ß' | 'ẞ' => "ss",
+        'æ' | 'Æ' => "ae",
+        'œ' | 'Œ' => "oe",
+        'ø' | 'Ø' => "o",
+        'đ' | 'Đ' | 'ð' | 'Ð' => "d",
+        'ł' | 'Ł' => "l",
+        'þ' | 'Þ' => "th",
+        'ı' => "i",
+        'ħ' | 'Ħ' => "h",
+        'ŧ' | 'Ŧ' => "t",
+        'ŋ' | 'Ŋ' => "n",
+        'ς' => "σ",
+        _ => return None,
+    })
+}
+
+/// Calls `each(c)` with the folded characters of `c` (none for a mark).
+fn fold_char(c: char, each: &mut impl FnMut(char)) {
+    if c.is_ascii() {
+        each(c.to_ascii_lowercase());
+        return;
+    }
+    decompose_compatible(c, |d| {
+        if is_combining_mark(d) {
+            return;
+        }
+        if let Some(s) = special(d) {
+            s.chars().for_each(&mut *each);
+            return;
+        }
+        for l in d.to_lowercase() {
+            if is_combining_mark(l) {
+                continue; // 'İ' lowercases to "i\u{307}"
+            }
+            match special(l) {
+                Some(s) => s.chars().for_each(&mut *each),
+                None => each(l),
+            }
+        }
+    });
+}
+
+/// Splits `text` into folded words and calls `word(folded, script, start,
+/// end)` for each, where `start..end` is the word's byte range in `text`
+/// (for highlighting). `buf` is scratch space, reused between words.
+pub fn fold_words(text: &str, buf: &mut String, mut word: impl FnMut(&str, Script, usize, usize)) {
+    buf.clear();
+    // The open word: its script and where it started in `text`.
+    let mut run: Option<(Script, usize)> = None;
+    // Where the last character that folded to something ended.
+    let mut end = 0;
+    for (at, c) in text.char_indices() {
+        fold_char(c, &mut |f| {
+            let script = if is_ideographic(f) {
+                Some(Script::Ideographic)
+            } else if f.is_alphanumeric() {
+                Some(Script::Alphabetic)
+            } else {
+                None
+            };
+            match (run, script) {
+                (Some((s, _)), Some(t)) if s == t => buf.push(f),
+                (open, next) => {
+                    if let Some((s, start)) = open {
+                        word(buf, s, start, end);
+                        buf.clear();
+                    }
+                    run = next.map(|t| (t, at));
+                    if next.is_some() {
+                        buf.push(f);
+                    }
+                }
+            }
+        });
+        if run.is_some() {
+            // A mark folds to nothing and still belongs to the word it is in.
+            end = at + c.len_utf8();
+        }
+    }
+    if let Some((s, start)) = run {
+        word(buf, s, start, end);
+    }
+}
+
+/// The folded words of `text`, joined by single spaces (for tests and tools).
+pub fn fold(text: &str) -> String {
+    let mut out = String::new();
+    let mut buf = String::new();
+    fold_words(text, &mut buf, |w, _, _, _| {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    });
+    out
+}
+
+/// Calling codes of the E.164 plan that are one or two digits long; all others
+/// are three. The plan is prefix-free, so this decides the length.
+const SHORT_CALLING_CODES: &[&str] = &[
+    "1", "7", "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45",
+    "46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
+    "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+];
+
+/// The national significant number of a phone number as typed: its digits,
+/// without the international prefix and calling code (`+46 …`, `0046 …`), the
+/// `(0)` some write after it, or the national trunk `0`. So `08-123 45 67` and
+/// `+46 8 123 45 67` both give `81234567`. Labels and punctuation are ignored.
+/// Returns the digits written to `out` (cleared first); at most 32 are kept.
+pub fn phone_digits(text: &str, out: &mut String) {
+    out.clear();
+    let international = text.trim_start().starts_with('+');
+    for c in text.chars().filter(char::is_ascii_digit) {
+        if out.len() < 32 {
+            out.push(c);
+        }
+    }
+    let mut skip = 0;
+    if international || out.starts_with("00") {
+        if !international {
+            skip = 2;
+        }
+        let rest = &out[skip..];
+        let code = SHORT_CALLING_CODES
+            .iter()
+            .find(|c| rest.starts_with(**c))
+            .map_or(3, |c| c.len());
+        skip += code.min(rest.len());
+        // "+44 (0)20 …": the bracketed trunk zero is not dialled from abroad.
+        if text.contains("(0)") && out[skip..].starts_with('0') {
+            skip += 1;
+        }
+    } else if out.starts_with('0') {
+        skip = 1;
+    }
+    out.drain(..skip);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn folds_diacritics_case_and_compatibility_forms() {
+        assert_eq!(fold("Åström"), "astrom");
+        assert_eq!(fold("Müller & Söhne"), "muller sohne");
+        assert_eq!(fold("Straße"), "strasse");
+        assert_eq!(fold("STRASSE"), "strasse");
+        assert_eq!(fold("Ｍüｌｌｅｒ"), "muller");
+        assert_eq!(fold("ﬁsk"), "fisk");
+        assert_eq!(fold("Øresund Lødingen Łódź"), "oresund lodingen lodz");
+        assert_eq!(fold("İstanbul"), "istanbul");
+        assert_eq!(fold("François"), "francois");
+    }
+
+    #[test]
+    fn ideographic_runs_are_words_of_their_own() {
+        let mut words = Vec::new();
+        let mut buf = String::new();
+        fold_words("深圳华强电子 Co.,Ltd", &mut buf, |w, s, a, b| {
+            words.push((String::from(w), s, a, b))
+        });
+        assert_eq!(words[0].0, "深圳华强电子");
+        assert_eq!(words[0].1, Script::Ideographic);
+        assert_eq!((words[0].2, words[0].3), (0, 18));
+        assert_eq!(words[1].0, "co");
+        assert_eq!(words[2].0, "ltd");
+        assert_eq!(fold("华强abc电子"), "华强 abc 电子");
+    }
+
+    #[test]
+    fn markup_and_control_characters_only_separate_words() {
+        assert_eq!(fold("<b>O'Brien</b> &amp;\u{0}\u{7}Sons"), "b o brien b amp sons");
+        assert_eq!(fold("<>&\"'\u{1b}"), "");
+    }
+
+    #[test]
+    fn word_ranges_point_into_the_original_text() {
+        let text = "Åsa  Ström";
+        let mut buf = String::new();
+        let mut ranges = Vec::new();
+        fold_words(text, &mut buf, |_, _, a, b| ranges.push(&text[a..b]));
+        assert_eq!(ranges, ["Åsa", "Ström"]);
+    }
+
+    #[test]
+    fn phone_numbers_reduce_to_the_national_number() {
+        let mut d = String::new();
+        for (typed, want) in [
+            ("08-123 45 67", "81234567"),
+            ("+46 8 123 45 67", "81234567"),
+            ("0046 8 123 45 67", "81234567"),
+            ("+44 (0)20 7946 0958", "2079460958"),
+            ("020 7946 0958", "2079460958"),
+            ("(415) 555-0134", "4155550134"),
+            ("+1 415 555 0134", "4155550134"),
+            ("Tel: 0755-8888 1234", "75588881234"),
+            ("+86 755 8888 1234", "75588881234"),
+            ("+353 1 234 5678", "12345678"),
+        ] {
+            phone_digits(typed, &mut d);
+            assert_eq!(d, want, "{typed}");
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! The search index's storage: a sorted set of `(key, target)` postings kept
+//! front-coded in small pages, so that a posting costs a byte or two.
+//!
+//! Owns [`TermIndex`]. A key is 8 bytes compared big-endian (a term's first
+//! bytes, see [`crate::search`]); a target names a record (its local id) or a
+//! stub. Postings are sorted by `(key, target)`; a page holds a run of them,
+//! its first posting in the clear and the rest as deltas: a posting with the
+//! previous key is `varint(target delta << 1)`, one with a new key is
+//! `varint(target << 1 | 1)`, a byte `shared << 4 | suffix length` and the
+//! key's suffix bytes (trailing zero bytes are not written).
+//!
+//! Invariants: pages are non-empty, sorted, and do not overlap; a page's
+//! bytes never exceed [`PAGE_BYTES`] plus one posting; every page buffer is
+//! exactly as large as its content, so [`TermIndex::heap_bytes`] is the truth.
+
+use alloc::vec::Vec;
+
+use crate::budget::{grow_to, growth_bytes, vec_bytes};
+
+/// A posting: a term key and what it points at.
+pub type Posting = (u64, u64);
+
+/// A page is split in two once its encoding grows past this.
+pub const PAGE_BYTES: usize = 768;
+
+/// Largest encoding of one posting: a 10-byte varint, the prefix byte and 8
+/// key bytes.
+pub const MAX_POSTING_BYTES: usize = 19;
+
+struct Page {
+    first: Posting,
+    /// The postings after `first`, delta-encoded.
+    rest: Vec<u8>,
+}
+
+/// A sorted, compressed set of postings.
+#[derive(Default)]
+pub struct TermIndex {
+    pages: Vec<Page>,
+    postings: usize,
+    /// Encoding scratch, emptied (not freed: its capacity is counted) after use.
+    scratch: Vec<u8>,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    while let Some(&b) = bytes.get(*at) {
+        *at += 1;
+        if shift < 64 {
+            v |= u64::from(b & 0x7f) << shift;
+        }
+        shift += 7;
+        if b < 0x80 {
+            break;
+        }
+    }
+    v
+}
+
+/// Appends `p`, which follows `prev`, to `out`.
+fn put_posting(out: &mut Vec<u8>, prev: Posting, p: Posting) {
+    if p.0 == prev.0 {
+        put_varint(out, (p.1 - prev.1) << 1);
+        return;
+    }
+    put_varint(out, p.1 << 1 | 1);
+    let shared = ((p.0 ^ prev.0).leading_zeros() / 8) as usize;
+    let key = p.0.to_be_bytes();
+    let used = 8 - (p.0.trailing_zeros() / 8) as usize;
+    let suffix = &key[shared.min(used)..used];
+    out.push((shared as u8) << 4 | suffix.len() as u8);
+    out.extend_from_slice(suffix);
+}
+
+/// Walks the postings of one page in order.
+struct PageIter<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    prev: Option<Posting>,
+    first: Posting,
+}
+
+impl Iterator for PageIter<'_> {
+    type Item = Posting;
+    fn next(&mut self) -> Option<Posting> {
+        let Some(prev) = self.prev else {
+            self.prev = Some(self.first);
+            return Some(self.first);
+        };
+        if self.at >= self.bytes.len() {
+            return None;
+        }
+        let head = get_varint(self.bytes, &mut self.at);
+        let p = if head & 1 == 0 {
+            (prev.0, prev.1.wrapping_add(head >> 1))
+        } else {
+            let b = *self.bytes.get(self.at)?;
+            self.at += 1;
+            let (shared, len) = ((b >> 4) as usize, (b & 15) as usize);
+            let mut key = prev.0.to_be_bytes();
+            let end = (shared + len).min(8);
+            key[end..].fill(0);
+            for (i, slot) in key[shared.min(end)..end].iter_mut().enumerate() {
+                *slot = *self.bytes.get(self.at + i)?;
+            }
+            self.at += len;
+            (u64::from_be_bytes(key), head >> 1)
+        };
+        self.prev = Some(p);
+        Some(p)
+    }
+}
+
+impl Page {
+    fn iter(&self) -> PageIter<'_> {
+        PageIter {
+            bytes: &self.rest,
+            at: 0,
+            prev: None,
+            first: self.first,
+        }
+    }
+}
+
+/// Where `p` sits in a page that starts before it.
+struct Spot {
+    /// The posting before `p`.
+    prev: Posting,
+    /// Offset in `rest` where `p`'s encoding starts (or would).
+    start: usize,
+    /// True when `p` is in the page.
+    found: bool,
+    /// The posting after `p` and the end of its encoding.
+    next: Option<(Posting, usize)>,
+}
+
+fn locate(page: &Page, p: Posting) -> Spot {
+    let mut it = page.iter();
+    let mut prev = it.next().unwrap_or(page.first);
+    let mut start = 0;
+    while let Some(q) = it.next() {
+        if q == p {
+            let next = it.next().map(|n| (n, it.at));
+            return Spot { prev, start, found: true, next };
+        }
+        if q > p {
+            return Spot { prev, start, found: false, next: Some((q, it.at)) };
+        }
+        prev = q;
+        start = it.at;
+    }
+    Spot { prev, start, found: false, next: None }
+}
+
+/// A buffer holding exactly `bytes`.
+fn exact_copy(bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(bytes.len());
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// Encodes `postings` (sorted, non-empty) as a page whose buffer is exactly
+/// its content, using `scratch`.
+fn encode(postings: &[Posting], scratch: &mut Vec<u8>) -> Page {
+    scratch.clear();
+    for w in postings.windows(2) {
+        put_posting(scratch, w[0], w[1]);
+    }
+    let rest = exact_copy(scratch);
+    scratch.clear();
+    Page {
+        first: postings[0],
+        rest,
+    }
+}
+
+impl TermIndex {
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.pages)
+            + self.pages.iter().map(|p| vec_bytes(&p.rest)).sum::<usize>()
+            + vec_bytes(&self.scratch)
+    }
+
+    /// Number of postings.
+    pub fn len(&self) -> usize {
+        self.postings
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.postings == 0
+    }
+
+    /// Most bytes inserting `n` postings can add (a page split adds a page
+    /// slot; the encoding scratch may grow to a page).
+    pub fn insert_cost(&self, n: usize) -> usize {
+        n * MAX_POSTING_BYTES
+            + growth_bytes(&self.pages, n)
+            + (PAGE_BYTES + 2 * MAX_POSTING_BYTES).saturating_sub(self.scratch.capacity())
+    }
+
+    /// The page that holds (or would hold) `p`.
+    fn page_of(&self, p: Posting) -> usize {
+        self.pages.partition_point(|pg| pg.first <= p).saturating_sub(1)
+    }
+
+    /// Adds `p`; true if it was not there. Room must have been checked with
+    /// [`TermIndex::insert_cost`].
+    pub fn insert(&mut self, p: Posting) -> bool {
+        if self.pages.is_empty() {
+            grow_to(&mut self.pages, 1);
+            self.pages.push(encode(&[p], &mut self.scratch));
+            self.postings += 1;
+            return true;
+        }
+        let i = self.page_of(p);
+        let page = &self.pages[i];
+        grow_to(&mut self.scratch, PAGE_BYTES + 2 * MAX_POSTING_BYTES);
+        self.scratch.clear();
+        let first = if p < page.first {
+            // Only the first page can start after `p`.
+            put_posting(&mut self.scratch, p, page.first);
+            self.scratch.extend_from_slice(&page.rest);
+            p
+        } else {
+            let spot = locate(page, p);
+            if spot.found {
+                return false;
+            }
+            self.scratch.extend_from_slice(&page.rest[..spot.start]);
+            put_posting(&mut self.scratch, spot.prev, p);
+            if let Some((next, next_end)) = spot.next {
+                put_posting(&mut self.scratch, p, next);
+                self.scratch.extend_from_slice(&page.rest[next_end..]);
+            }
+            page.first
+        };
+        self.postings += 1;
+        if self.scratch.len() <= PAGE_BYTES {
+            self.pages[i] = Page {
+                first,
+                rest: exact_copy(&self.scratch),
+            };
+            self.scratch.clear();
+            return true;
+        }
+        // Split: rare, so decoding the page is fine.
+        let all: Vec<Posting> = PageIter {
+            bytes: &self.scratch,
+            at: 0,
+            prev: None,
+            first,
+        }
+        .collect();
+        let half = all.len() / 2;
+        let left = encode(&all[..half], &mut self.scratch);
+        let right = encode(&all[half..], &mut self.scratch);
+        grow_to(&mut self.pages, 1);
+        self.pages[i] = left;
+        self.pages.insert(i + 1, right);
+        true
+    }
+
+    /// Removes `p`; true if it was there. Never needs room.
+    pub fn remove(&mut self, p: Posting) -> bool {
+        if self.pages.is_empty() {
+            return false;
+        }
+        let i = self.page_of(p);
+        let page = &self.pages[i];
+        self.scratch.clear();
+        let first = if p == page.first {
+            let mut it = page.iter();
+            it.next();
+            let Some(second) = it.next() else {
+                self.pages.remove(i);
+                self.postings -= 1;
+                return true;
+            };
+            self.scratch.extend_from_slice(&page.rest[it.at..]);
+            second
+        } else {
+            let spot = locate(page, p);
+            if !spot.found {
+                return false;
+            }
+            self.scratch.extend_from_slice(&page.rest[..spot.start]);
+            if let Some((next, next_end)) = spot.next {
+                put_posting(&mut self.scratch, spot.prev, next);
+                self.scratch.extend_from_slice(&page.rest[next_end..]);
+            }
+            page.first
+        };
+        self.postings -= 1;
+        self.pages[i] = Page {
+            first,
+            rest: exact_copy(&self.scratch),
+        };
+        self.scratch.clear();
+        true
+    }
+
+    /// Calls `each` with every posting whose key lies in `lo..=hi`, in order;
+    /// stops early when `each` returns false.
+    pub fn scan(&self, lo: u64, hi: u64, mut each: impl FnMut(Posting) -> bool) {
+        if lo > hi || self.pages.is_empty() {
+            return;
+        }
+        let start = self.page_of((lo, 0));
+        for page in &self.pages[start..] {
+            if page.first.0 > hi {
+                return;
+            }
+            for p in page.iter() {
+                if p.0 > hi {
+                    return;
+                }
+                if p.0 >= lo && !each(p) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Drops every posting and frees the pages.
+    pub fn clear(&mut self) {
+        *self = TermIndex::default();
+    }
+
+    /// Number of pages (for statistics).
+    pub fn pages(&self) -> usize {
+        self.pages.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::BTreeSet;
+    use proptest::prelude::*;
+
+    fn all(ix: &TermIndex) -> Vec<Posting> {
+        let mut v = Vec::new();
+        ix.scan(0, u64::MAX, |p| {
+            v.push(p);
+            true
+        });
+        v
+    }
+
+    proptest! {
+        #[test]
+        fn behaves_like_a_sorted_set(ops in proptest::collection::vec(
+            (any::<bool>(), 0u64..64, 0u64..4, any::<u8>(), 0u64..300), 0..2000)) {
+            let mut ix = TermIndex::default();
+            let mut model = BTreeSet::new();
+            for (insert, hi, mid, lo, target) in ops {
+                // Keys that share prefixes, differ in the middle and end in zeros.
+                let key = hi << 56 | mid << 40 | u64::from(lo) << 8;
+                let p = (key, target);
+                if insert {
+                    prop_assert_eq!(ix.insert(p), model.insert(p));
+                } else {
+                    prop_assert_eq!(ix.remove(p), model.remove(&p));
+                }
+            }
+            prop_assert_eq!(all(&ix), model.iter().copied().collect::<Vec<_>>());
+            prop_assert_eq!(ix.len(), model.len());
+            let (lo, hi) = (5u64 << 56, 9u64 << 56 | 0xff);
+            let mut got = Vec::new();
+            ix.scan(lo, hi, |p| { got.push(p); true });
+            let want: Vec<_> = model.iter().copied().filter(|p| p.0 >= lo && p.0 <= hi).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn large_targets_and_full_keys_round_trip() {
+        let mut ix = TermIndex::default();
+        let ps = [
+            (u64::MAX, u64::MAX >> 1),
+            (0x0102_0304_0506_0708, 1 << 40),
+            (0x0102_0304_0506_0709, 3),
+            (1, 0),
+        ];
+        for p in ps {
+            assert!(ix.insert(p));
+        }
+        let mut want = ps.to_vec();
+        want.sort();
+        assert_eq!(all(&ix), want);
+    }
+}
