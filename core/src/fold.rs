@@ -216,7 +216,10 @@ mod tests {
 
     #[test]
     fn markup_and_control_characters_only_separate_words() {
-        assert_eq!(fold("<b>O'Brien</b> &amp;\u{0}\u{7}Sons"), "b o brien b amp sons");
+        assert_eq!(
+            fold("<b>O'Brien</b> &amp;\u{0}\u{7}Sons"),
+            "b o brien b amp sons"
+        );
         assert_eq!(fold("<>&\"'\u{1b}"), "");
     }
 

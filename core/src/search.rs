@@ -30,8 +30,8 @@ use crate::fold::{fold_words, phone_digits, Script};
 use crate::model::Account;
 use crate::termindex::TermIndex;
 use crate::terms::{
-    self, attr, day, inner_key, phone_key, prefix_range, prefix_range_bits, stub_target,
-    word_key, STUB,
+    self, attr, day, inner_key, phone_key, prefix_range, prefix_range_bits, stub_target, word_key,
+    STUB,
 };
 
 /// Most hits one query may ask for.
@@ -232,7 +232,10 @@ impl SearchIndex {
             return 0;
         }
         self.terms.insert_cost(terms)
-            + growth_bytes(&self.ranks, (local_bound + 1).saturating_sub(self.ranks.len()))
+            + growth_bytes(
+                &self.ranks,
+                (local_bound + 1).saturating_sub(self.ranks.len()),
+            )
             + growth_bytes(&self.scratch, terms::MAX_TERMS)
     }
 
@@ -355,7 +358,6 @@ impl SearchIndex {
     pub(crate) fn scan(&self, lo: u64, hi: u64, each: impl FnMut((u64, u64)) -> bool) {
         self.terms.scan(lo, hi, each);
     }
-
 }
 
 /// One query word and the key ranges it matches.
@@ -479,7 +481,10 @@ pub(crate) fn run(src: &impl Source, q: &Query) -> Result<Vec<Hit>, SearchError>
     if q.text.len() > MAX_QUERY_BYTES {
         return Err(SearchError::QueryTooLong { len: q.text.len() });
     }
-    for (field, w) in [("next_visit", q.next_visit), ("last_contact", q.last_contact)] {
+    for (field, w) in [
+        ("next_visit", q.next_visit),
+        ("last_contact", q.last_contact),
+    ] {
         if w.is_some_and(|w| w.to < w.from) {
             return Err(SearchError::EmptyWindow { field });
         }
@@ -490,7 +495,11 @@ pub(crate) fn run(src: &impl Source, q: &Query) -> Result<Vec<Hit>, SearchError>
         return Err(SearchError::IndexUnavailable);
     }
     let allowed = q.has_filters().then(|| filter_targets(ix, q));
-    let passes = |t: u64| allowed.as_ref().map_or(true, |a| a.binary_search(&t).is_ok());
+    let passes = |t: u64| {
+        allowed
+            .as_ref()
+            .map_or(true, |a| a.binary_search(&t).is_ok())
+    };
 
     let mut words: Vec<Word> = Vec::new();
     let mut buf = String::new();
@@ -530,9 +539,8 @@ pub(crate) fn run(src: &impl Source, q: &Query) -> Result<Vec<Hit>, SearchError>
         return Ok(resolve(src, top, &[], ""));
     }
 
-    let simple = words.len() == 1
-        && phone.is_empty()
-        && word_ranges(&words[0]).iter().all(|r| !r.partial);
+    let simple =
+        words.len() == 1 && phone.is_empty() && word_ranges(&words[0]).iter().all(|r| !r.partial);
     if simple {
         // One word, decided by the keys alone: stream the postings.
         for r in word_ranges(&words[0]) {
@@ -715,10 +723,7 @@ fn resolve(src: &impl Source, top: TopN, words: &[Word], phone: &str) -> Vec<Hit
             continue;
         }
         for (id, name, score) in src.stubs_with_tag(t as u32) {
-            let fits = phone.is_empty()
-                && words
-                    .iter()
-                    .all(|w| check_text(&name, w).is_some());
+            let fits = phone.is_empty() && words.iter().all(|w| check_text(&name, w).is_some());
             if fits && hits.len() < top.limit {
                 hits.push(Hit {
                     target: HitRef::Stub { id, name },
@@ -808,7 +813,10 @@ mod tests {
 
     #[test]
     fn quantized_scores_keep_their_order() {
-        for s in (0..32).map(|e| 1u32 << e).chain([3, 2047, 2048, 2049, 1_000_000, u32::MAX]) {
+        for s in (0..32)
+            .map(|e| 1u32 << e)
+            .chain([3, 2047, 2048, 2049, 1_000_000, u32::MAX])
+        {
             let q = quantize(s);
             assert!(dequantize(q) <= s, "{s}");
             assert!(s - dequantize(q) <= s / 1024, "{s}");

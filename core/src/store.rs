@@ -571,14 +571,20 @@ impl Store {
         let lens = [encoded.len()];
         let terms = count_terms(&account);
         let new = usize::from(existing.is_none());
-        if let Err(error) = self.write_cost(&lens, new, terms).and_then(|n| self.make_room(n)) {
+        if let Err(error) = self
+            .write_cost(&lens, new, terms)
+            .and_then(|n| self.make_room(n))
+        {
             return Err(Rejected {
                 value: account,
                 error,
             });
         }
         // Room may have come from compacting the hot buffer: cost again.
-        if let Err(error) = self.write_cost(&lens, new, terms).and_then(|n| self.make_room(n)) {
+        if let Err(error) = self
+            .write_cost(&lens, new, terms)
+            .and_then(|n| self.make_room(n))
+        {
             return Err(Rejected {
                 value: account,
                 error,
@@ -621,7 +627,10 @@ impl Store {
         drop(new_ids);
         for _ in 0..2 {
             // Twice: room may have come from compacting the hot buffer.
-            if let Err(error) = self.write_cost(&lens, new, terms).and_then(|n| self.make_room(n)) {
+            if let Err(error) = self
+                .write_cost(&lens, new, terms)
+                .and_then(|n| self.make_room(n))
+            {
                 return Err(Rejected {
                     value: accounts,
                     error,

@@ -293,7 +293,9 @@ mod tests {
         // Shedding drops the lowest scores and gives memory back.
         let before = t.heap_bytes();
         let gone = t.shed(400);
-        assert!(gone.iter().any(|(id, name)| id == "ID-1" && name == "Åsa Ström 1"));
+        assert!(gone
+            .iter()
+            .any(|(id, name)| id == "ID-1" && name == "Åsa Ström 1"));
         let gone = gone.len();
         assert!(
             gone > 0 && t.heap_bytes() < before,

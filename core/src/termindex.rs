@@ -150,15 +150,30 @@ fn locate(page: &Page, p: Posting) -> Spot {
     while let Some(q) = it.next() {
         if q == p {
             let next = it.next().map(|n| (n, it.at));
-            return Spot { prev, start, found: true, next };
+            return Spot {
+                prev,
+                start,
+                found: true,
+                next,
+            };
         }
         if q > p {
-            return Spot { prev, start, found: false, next: Some((q, it.at)) };
+            return Spot {
+                prev,
+                start,
+                found: false,
+                next: Some((q, it.at)),
+            };
         }
         prev = q;
         start = it.at;
     }
-    Spot { prev, start, found: false, next: None }
+    Spot {
+        prev,
+        start,
+        found: false,
+        next: None,
+    }
 }
 
 /// A buffer holding exactly `bytes`.
@@ -211,7 +226,9 @@ impl TermIndex {
 
     /// The page that holds (or would hold) `p`.
     fn page_of(&self, p: Posting) -> usize {
-        self.pages.partition_point(|pg| pg.first <= p).saturating_sub(1)
+        self.pages
+            .partition_point(|pg| pg.first <= p)
+            .saturating_sub(1)
     }
 
     /// Adds `p`; true if it was not there. Room must have been checked with

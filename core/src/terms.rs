@@ -124,7 +124,9 @@ pub fn attr_key(field: u8, value: &str) -> u64 {
 
 /// The key of date `field` falling on the UTC day of `t`.
 pub fn day_key(field: u8, t: i64) -> u64 {
-    let day = t.div_euclid(DAY_SECONDS).clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+    let day = t
+        .div_euclid(DAY_SECONDS)
+        .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
     let biased = (day - i64::from(i32::MIN)) as u64;
     u64::from(DAY) << 56 | u64::from(field) << 48 | biased << 16
 }
@@ -244,7 +246,10 @@ mod tests {
         }
         assert!(day_key(day::NEXT_VISIT, 0) < day_key(day::NEXT_VISIT, 86_400));
         assert!(day_key(day::NEXT_VISIT, -1) < day_key(day::NEXT_VISIT, 0));
-        assert_eq!(day_key(day::NEXT_VISIT, 10), day_key(day::NEXT_VISIT, 86_399));
+        assert_eq!(
+            day_key(day::NEXT_VISIT, 10),
+            day_key(day::NEXT_VISIT, 86_399)
+        );
     }
 
     #[test]
