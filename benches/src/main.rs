@@ -11,6 +11,7 @@ mod peers;
 mod planning;
 mod results;
 mod retention;
+mod search;
 mod timing;
 
 use std::path::PathBuf;
@@ -64,6 +65,18 @@ enum Command {
         #[arg(long, default_value = "fixtures/rules/field-rep.json")]
         rules: String,
     },
+    /// Prefix and substring search latency and index size, Satchel vs SQLite FTS5.
+    Search {
+        #[arg(long, default_value_t = 500_000)]
+        accounts: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Prefix queries to time (a quarter as many substring queries).
+        #[arg(long, default_value_t = 4000)]
+        queries: usize,
+        #[arg(long, default_value = "fixtures/rules/field-rep.json")]
+        rules: String,
+    },
     /// Plan which of an org's accounts a device keeps, and how fast.
     Plan {
         #[arg(long, default_value_t = 1_000_000)]
@@ -102,6 +115,12 @@ fn main() {
             budget,
             rules,
         } => ("plan", planning::run(accounts, seed, budget, &rules)),
+        Command::Search {
+            accounts,
+            seed,
+            queries,
+            rules,
+        } => ("search", search::run(accounts, seed, queries, &rules)),
         Command::Capacity {
             accounts,
             seed,

@@ -100,6 +100,34 @@ enum Command {
         #[arg(long, default_value = "1GiB", value_parser = parse_budget)]
         budget: Budget,
     },
+    /// Search a store: text (any language, folded) plus filters, best first.
+    Search {
+        /// The snapshot.
+        store: PathBuf,
+        /// What a rep would type ("åst", "strasse", "华强", "08-123 45").
+        text: String,
+        /// Keep only these territories (repeat or comma-separate).
+        #[arg(long, value_delimiter = ',')]
+        territory: Vec<String>,
+        /// Keep only these owners.
+        #[arg(long, value_delimiter = ',')]
+        owner: Vec<String>,
+        /// Keep only these stages.
+        #[arg(long, value_delimiter = ',')]
+        stage: Vec<String>,
+        /// Keep only records with one of these tags.
+        #[arg(long, value_delimiter = ',')]
+        tag: Vec<String>,
+        /// Most hits.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per hit instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Budget to open the store with.
+        #[arg(long, default_value = "1GiB", value_parser = parse_budget)]
+        budget: Budget,
+    },
     /// Print one account as canonical JSON.
     Get {
         /// The snapshot.
@@ -157,6 +185,28 @@ fn main() -> ExitCode {
             json,
         }),
         Command::Get { store, id, budget } => inspect::get(&store, &id, budget),
+        Command::Search {
+            store,
+            text,
+            territory,
+            owner,
+            stage,
+            tag,
+            limit,
+            json,
+            budget,
+        } => {
+            let query = satchel_core::search::Query {
+                text,
+                territory,
+                owner,
+                stage,
+                tag,
+                limit,
+                ..Default::default()
+            };
+            inspect::search(&store, &query, json, budget)
+        }
     };
     match result {
         Ok(code) => code,

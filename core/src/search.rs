@@ -14,6 +14,11 @@
 //! text the query lists records by score. Stubs carry only a name, so they are
 //! found by text and never pass a filter.
 //!
+//! Search reads only the index, never a record, so its cost does not depend
+//! on the blocks: a word is compared on its first 8 folded bytes, a phone
+//! number on its first 14 digits, and ideographic text of more than three
+//! characters by its overlapping 3-character pieces (see [`crate::terms`]).
+//!
 //! Invariant: the index holds exactly the terms of the live records and stubs
 //! ([`crate::terms::record_terms`], [`crate::terms::stub_terms`]); a query is
 //! read-only and costs memory only for the length of one call.
@@ -30,8 +35,8 @@ use crate::fold::{fold_words, phone_digits, Script};
 use crate::model::Account;
 use crate::termindex::TermIndex;
 use crate::terms::{
-    self, attr, day, inner_key, phone_key, prefix_range, prefix_range_bits, stub_target, word_key,
-    STUB,
+    self, attr, day, ideo_key, phone_key, prefix_range, prefix_range_bits, stub_target, word_key,
+    IDEO, IDEO_KEY_CHARS, INNER, STUB,
 };
 
 /// Most hits one query may ask for.
@@ -375,34 +380,52 @@ struct Range {
     exact: Option<u64>,
     /// Class of the other postings in the range.
     class: MatchClass,
-    /// The key holds only part of the word: candidates must be checked.
-    partial: bool,
 }
 
-fn word_ranges(w: &Word) -> heapless::Vec<Range, 2> {
-    let mut out = heapless::Vec::new();
-    let len = w.folded.len();
-    let key = word_key(&w.folded);
-    let (lo, hi) = prefix_range(key, len);
-    let _ = out.push(Range {
-        lo,
-        hi,
-        exact: (len < 8).then_some(key),
-        class: MatchClass::Prefix,
-        partial: len > 8,
-    });
-    if w.script == Script::Ideographic {
-        let key = inner_key(&w.folded);
-        let (lo, hi) = prefix_range(key, 1 + len.min(7));
-        let _ = out.push(Range {
+/// Ranges of which a record must have a posting in at least one.
+type Piece = heapless::Vec<Range, 2>;
+
+/// What a query word asks of a record: a posting in each piece. An
+/// alphabetic word is one piece (its first 8 bytes); an ideographic word is
+/// its 3-character pieces, each found at the start of a run or inside one.
+fn word_pieces(w: &Word) -> Vec<Piece> {
+    if w.script == Script::Alphabetic {
+        let len = w.folded.len();
+        let key = word_key(&w.folded);
+        let (lo, hi) = prefix_range(key, len);
+        let mut piece = Piece::new();
+        let _ = piece.push(Range {
             lo,
             hi,
-            exact: None,
-            class: MatchClass::Substring,
-            partial: len > 7,
+            exact: (len < 8).then_some(key),
+            class: MatchClass::Prefix,
         });
+        return alloc::vec![piece];
     }
-    out
+    let chars: Vec<(usize, char)> = w.folded.char_indices().collect();
+    let windows = chars.len().saturating_sub(IDEO_KEY_CHARS) + 1;
+    (0..windows)
+        .map(|i| {
+            let start = chars[i].0;
+            let end = chars
+                .get(i + IDEO_KEY_CHARS)
+                .map_or(w.folded.len(), |c| c.0);
+            let text = &w.folded[start..end];
+            let mut piece = Piece::new();
+            for (space, class) in [(IDEO, MatchClass::Prefix), (INNER, MatchClass::Substring)] {
+                let (key, len) = ideo_key(space, text);
+                let (lo, hi) = prefix_range(key, 1 + len);
+                let whole = chars.len() <= IDEO_KEY_CHARS && space == IDEO && len < 7;
+                let _ = piece.push(Range {
+                    lo,
+                    hi,
+                    exact: whole.then_some(key),
+                    class,
+                });
+            }
+            piece
+        })
+        .collect()
 }
 
 fn phone_range(digits: &str) -> Range {
@@ -414,7 +437,6 @@ fn phone_range(digits: &str) -> Range {
         hi,
         exact: (digits.len() < 14).then_some(key),
         class: MatchClass::Prefix,
-        partial: digits.len() > 14,
     }
 }
 
@@ -463,8 +485,6 @@ impl TopN {
 pub(crate) trait Source {
     /// The search index.
     fn search_index(&self) -> &SearchIndex;
-    /// The record at `local`, when live.
-    fn record(&self, local: u32) -> Option<Account>;
     /// True when `local` is a live record.
     fn is_live(&self, local: u32) -> bool;
     /// Number of local ids.
@@ -536,62 +556,41 @@ pub(crate) fn run(src: &impl Source, q: &Query) -> Result<Vec<Hit>, SearchError>
                 .filter(|&l| src.is_live(l))
                 .for_each(|l| top.offer(MatchClass::Exact, ix.rank(l), u64::from(l))),
         }
-        return Ok(resolve(src, top, &[], ""));
+        return Ok(resolve(src, top, &[]));
     }
 
-    let simple =
-        words.len() == 1 && phone.is_empty() && word_ranges(&words[0]).iter().all(|r| !r.partial);
-    if simple {
-        // One word, decided by the keys alone: stream the postings.
-        for r in word_ranges(&words[0]) {
+    let pieces: Vec<Vec<Piece>> = words.iter().map(word_pieces).collect();
+    if pieces.len() == 1 && pieces[0].len() == 1 && phone.is_empty() {
+        // One piece: stream its postings into the top N.
+        for r in &pieces[0][0] {
             ix.scan(r.lo, r.hi, |(k, t)| {
                 if passes(t) {
-                    let class = if Some(k) == r.exact {
-                        MatchClass::Exact
-                    } else {
-                        r.class
-                    };
-                    top.offer(class, rank_of(t), t);
+                    top.offer(class_of(r, k), rank_of(t), t);
                 }
                 true
             });
         }
-        return Ok(resolve(src, top, &words, &phone));
+        return Ok(resolve(src, top, &words));
     }
 
-    // Several words (or a check needed): every word must match.
+    // Every piece of every word must match; a word's class is its first
+    // piece's, the query's the weakest word's.
     let mut matched: Option<Vec<(u64, MatchClass)>> = None;
-    for w in &words {
-        let ranges = word_ranges(w);
-        let mut found = candidates(ix, &ranges);
-        if ranges.iter().any(|r| r.partial) {
-            found.retain_mut(|(t, class)| match check_word(src, *t, w) {
-                Some(c) => {
-                    *class = c;
-                    true
-                }
-                None => false,
+    for word in &pieces {
+        for (i, piece) in word.iter().enumerate() {
+            let mut found = candidates(ix, piece);
+            if i > 0 {
+                found.iter_mut().for_each(|e| e.1 = MatchClass::Exact);
+            }
+            matched = Some(match matched {
+                None => found,
+                Some(prev) => intersect(&prev, &found),
             });
         }
-        matched = Some(match matched {
-            None => found,
-            Some(prev) => intersect(&prev, &found),
-        });
     }
     let mut all = matched.unwrap_or_default();
     if !phone.is_empty() {
-        let r = phone_range(&phone);
-        let mut by_phone = candidates(ix, &[r]);
-        if r.partial {
-            by_phone.retain(|&(t, _)| {
-                t < STUB
-                    && src.record(t as u32).is_some_and(|a| {
-                        let mut d = String::new();
-                        phone_digits(&a.phone, &mut d);
-                        d.starts_with(phone.as_str())
-                    })
-            });
-        }
+        let by_phone = candidates(ix, &[phone_range(&phone)]);
         all = union(&all, &by_phone);
     }
     for (t, class) in all {
@@ -599,7 +598,15 @@ pub(crate) fn run(src: &impl Source, q: &Query) -> Result<Vec<Hit>, SearchError>
             top.offer(class, rank_of(t), t);
         }
     }
-    Ok(resolve(src, top, &words, &phone))
+    Ok(resolve(src, top, &words))
+}
+
+fn class_of(r: &Range, key: u64) -> MatchClass {
+    if Some(key) == r.exact {
+        MatchClass::Exact
+    } else {
+        r.class
+    }
 }
 
 /// Sorted targets with their best class over `ranges`.
@@ -607,12 +614,7 @@ fn candidates(ix: &SearchIndex, ranges: &[Range]) -> Vec<(u64, MatchClass)> {
     let mut out = Vec::new();
     for r in ranges {
         ix.scan(r.lo, r.hi, |(k, t)| {
-            let class = if Some(k) == r.exact {
-                MatchClass::Exact
-            } else {
-                r.class
-            };
-            out.push((t, class));
+            out.push((t, class_of(r, k)));
             true
         });
     }
@@ -645,21 +647,6 @@ fn union(a: &[(u64, MatchClass)], b: &[(u64, MatchClass)]) -> Vec<(u64, MatchCla
     out.sort_unstable();
     out.dedup_by_key(|e| e.0);
     out
-}
-
-/// How `w` matches the text of target `t`, by reading it (for words longer
-/// than a key).
-fn check_word(src: &impl Source, t: u64, w: &Word) -> Option<MatchClass> {
-    let texts: Vec<String> = if t >= STUB {
-        src.stubs_with_tag(t as u32)
-            .into_iter()
-            .map(|s| s.1)
-            .collect()
-    } else {
-        let a = src.record(t as u32)?;
-        alloc::vec![a.name, a.company, a.address.city, a.email]
-    };
-    texts.iter().filter_map(|text| check_text(text, w)).min()
 }
 
 /// The sorted targets that pass every filter of `q`.
@@ -711,7 +698,7 @@ fn filter_targets(ix: &SearchIndex, q: &Query) -> Vec<u64> {
 
 /// Turns the best targets into hits; stubs whose id shares a tag are told
 /// apart by their names.
-fn resolve(src: &impl Source, top: TopN, words: &[Word], phone: &str) -> Vec<Hit> {
+fn resolve(src: &impl Source, top: TopN, words: &[Word]) -> Vec<Hit> {
     let mut hits = Vec::with_capacity(top.best.len());
     for (class, not_rank, t) in top.best {
         if t < STUB {
@@ -723,7 +710,8 @@ fn resolve(src: &impl Source, top: TopN, words: &[Word], phone: &str) -> Vec<Hit
             continue;
         }
         for (id, name, score) in src.stubs_with_tag(t as u32) {
-            let fits = phone.is_empty() && words.iter().all(|w| check_text(&name, w).is_some());
+            // Stubs carry no phone: a phone-only query cannot have found one.
+            let fits = !words.is_empty() && words.iter().all(|w| check_text(&name, w).is_some());
             if fits && hits.len() < top.limit {
                 hits.push(Hit {
                     target: HitRef::Stub { id, name },

@@ -1544,10 +1544,6 @@ impl search::Source for Store {
         &self.search
     }
 
-    fn record(&self, local: u32) -> Option<Account> {
-        self.get_local(local)
-    }
-
     fn is_live(&self, local: u32) -> bool {
         self.loc(local) != Loc::None
     }

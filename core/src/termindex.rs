@@ -244,6 +244,9 @@ impl TermIndex {
         let page = &self.pages[i];
         grow_to(&mut self.scratch, PAGE_BYTES + 2 * MAX_POSTING_BYTES);
         self.scratch.clear();
+        if p == page.first {
+            return false;
+        }
         let first = if p < page.first {
             // Only the first page can start after `p`.
             put_posting(&mut self.scratch, p, page.first);

@@ -5,16 +5,24 @@
 //!
 //! | first byte | space | rest of the key |
 //! |---|---|---|
-//! | `0x01` | inside an ideographic run ([`INNER`]) | the run from its 2nd, 3rd, … character: first 7 folded bytes |
+//! | `0x01` | inside an ideographic run ([`INNER`]) | the run from its 2nd, 3rd, … character: first 7 bytes of UTF-16BE (3½ characters) |
 //! | `0x02` | phone number ([`PHONE`]) | national number, 14 digits as nibbles `digit + 1` |
 //! | `0x03` | attribute equality ([`ATTR`]) | field byte, 48-bit hash of the exact value |
 //! | `0x04` | day of a date ([`DAY`]) | field byte, UTC day + 2³¹ as 4 bytes big-endian, 2 zero bytes |
+//! | `0x05` | ideographic run ([`IDEO`]) | the run's first 7 bytes of UTF-16BE (3½ characters) |
 //! | `0x30`… | word ([`word_key`]) | a folded word's first 8 bytes |
 //!
 //! Keys are zero-padded and compared big-endian, so the keys of the words
 //! starting with `q` form one range: `q` padded with zeros up to `q` padded
 //! with `0xff` bytes. Folded words are letters and digits, never below `0x30`,
-//! so word keys never meet the other spaces.
+//! so word keys never meet the other spaces. Ideographs take 3 bytes in UTF-8
+//! but 2 in UTF-16, so their keys use UTF-16 to hold 3 characters.
+//!
+//! A key holds only the start of a term: words that agree on their first 8
+//! bytes (3 ideographs, 14 digits) share a key. Search compares what keys
+//! hold and nothing more (it never reads a record), so a longer query matches
+//! on its first 8 bytes, and a longer ideographic query on each of its
+//! 3-character pieces.
 //!
 //! Invariant: the terms of a value depend on nothing but the value, so the
 //! postings written for a record are exactly the ones removed with it.
@@ -34,6 +42,11 @@ pub const PHONE: u8 = 0x02;
 pub const ATTR: u8 = 0x03;
 /// Key space of dates by day (next visit, last contact).
 pub const DAY: u8 = 0x04;
+/// Key space of ideographic runs (from their first character).
+pub const IDEO: u8 = 0x05;
+
+/// Characters of ideographic text a key holds in full.
+pub const IDEO_KEY_CHARS: usize = 3;
 
 /// Attribute field codes within [`ATTR`].
 pub mod attr {
@@ -86,9 +99,20 @@ pub fn word_key(folded: &str) -> u64 {
     pack(&[], folded.as_bytes())
 }
 
-/// The key of the inside of an ideographic run (`rest` starts inside it).
-pub fn inner_key(rest: &str) -> u64 {
-    pack(&[INNER], rest.as_bytes())
+/// The key of ideographic text `text` in `space` ([`IDEO`] or [`INNER`]),
+/// and how many of its bytes hold `text` (up to 7).
+pub fn ideo_key(space: u8, text: &str) -> (u64, usize) {
+    let mut bytes = [0u8; 8];
+    let mut n = 0;
+    for unit in text.encode_utf16() {
+        for b in unit.to_be_bytes() {
+            if n < 7 {
+                bytes[n] = b;
+                n += 1;
+            }
+        }
+    }
+    (pack(&[space], &bytes[..n]), n)
 }
 
 /// Digits as nibbles `digit + 1` (so that a shorter number sorts first).
@@ -100,15 +124,6 @@ pub fn phone_key(digits: &str) -> u64 {
         key[1 + i / 2] |= if i % 2 == 0 { nibble << 4 } else { nibble };
     }
     u64::from_be_bytes(key)
-}
-
-/// How many bytes of a query's folded text a key of its space holds.
-pub fn key_capacity(space: u8) -> usize {
-    match space {
-        INNER => 7,
-        PHONE => 14,
-        _ => 8,
-    }
 }
 
 /// The key of attribute `field` having exactly `value`.
@@ -151,14 +166,16 @@ pub fn prefix_range_bits(lo: u64, bits: u32) -> (u64, u64) {
 /// ideographic run also the keys of its inside.
 fn text_terms(text: &str, buf: &mut String, each: &mut impl FnMut(u64)) {
     fold_words(text, buf, |w, script, _, _| {
-        each(word_key(w));
-        if script == Script::Ideographic {
-            for (n, (at, _)) in w.char_indices().enumerate().skip(1) {
-                if n >= MAX_INNER_CHARS {
-                    break;
-                }
-                each(inner_key(&w[at..]));
+        if script == Script::Alphabetic {
+            each(word_key(w));
+            return;
+        }
+        each(ideo_key(IDEO, w).0);
+        for (n, (at, _)) in w.char_indices().enumerate().skip(1) {
+            if n >= MAX_INNER_CHARS {
+                break;
             }
+            each(ideo_key(INNER, &w[at..]).0);
         }
     });
 }
@@ -237,7 +254,8 @@ mod tests {
     fn spaces_do_not_meet() {
         let word_lo = word_key("0");
         for k in [
-            inner_key("华强"),
+            ideo_key(INNER, "华强").0,
+            ideo_key(IDEO, "深圳华强").0,
             phone_key("81234567"),
             attr_key(attr::TAG, "vip"),
             day_key(day::NEXT_VISIT, -5_000_000_000),
@@ -274,8 +292,10 @@ mod tests {
         record_terms(&a, &mut t);
         assert!(t.windows(2).all(|w| w[0] < w[1]));
         assert!(t.contains(&word_key("anna")));
-        assert!(t.contains(&inner_key("华强")));
-        assert!(t.contains(&inner_key("强")));
-        assert!(t.contains(&word_key("深圳华强")));
+        assert!(t.contains(&ideo_key(INNER, "华强").0));
+        assert!(t.contains(&ideo_key(INNER, "强").0));
+        assert!(t.contains(&ideo_key(IDEO, "深圳华强").0));
+        assert_eq!(ideo_key(IDEO, "深圳华强"), ideo_key(IDEO, "深圳华强电子"));
+        assert_ne!(ideo_key(IDEO, "深圳华"), ideo_key(IDEO, "深圳华强"));
     }
 }
