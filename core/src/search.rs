@@ -8,7 +8,7 @@
 //! [`crate::terms`], folding in [`crate::fold`].
 //!
 //! A query's words must all match (a word matches a record when it starts a
-//! word of the name, company, city or e-mail — or, for ideographic text,
+//! word of the name, company, city or e-mail's local part — or, for ideographic text,
 //! appears anywhere inside a run); a query that looks like a phone number also
 //! matches national numbers that start with its digits. Filters narrow; with no
 //! text the query lists records by score. Stubs carry only a name, so they are

@@ -5,9 +5,10 @@
 //! bytes, see [`crate::search`]); a target names a record (its local id) or a
 //! stub. Postings are sorted by `(key, target)`; a page holds a run of them,
 //! its first posting in the clear and the rest as deltas: a posting with the
-//! previous key is `varint(target delta << 1)`, one with a new key is
-//! `varint(target << 1 | 1)`, a byte `shared << 4 | suffix length` and the
-//! key's suffix bytes (trailing zero bytes are not written).
+//! previous key is `varint(target delta)` (never starting with a zero byte),
+//! one with a new key is a zero byte, a byte `shared << 4 | suffix length`,
+//! the key's suffix bytes (trailing zero bytes are not written) and
+//! `varint(target)`.
 //!
 //! Invariants: pages are non-empty, sorted, and do not overlap; a page's
 //! bytes never exceed [`PAGE_BYTES`] plus one posting; every page buffer is
@@ -23,9 +24,9 @@ pub type Posting = (u64, u64);
 /// A page is split in two once its encoding grows past this.
 pub const PAGE_BYTES: usize = 768;
 
-/// Largest encoding of one posting: a 10-byte varint, the prefix byte and 8
-/// key bytes.
-pub const MAX_POSTING_BYTES: usize = 19;
+/// Largest encoding of one posting: the new-key mark, the prefix byte, 8 key
+/// bytes and a 10-byte varint.
+pub const MAX_POSTING_BYTES: usize = 20;
 
 struct Page {
     first: Posting,
@@ -69,17 +70,23 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
 /// Appends `p`, which follows `prev`, to `out`.
 fn put_posting(out: &mut Vec<u8>, prev: Posting, p: Posting) {
     if p.0 == prev.0 {
-        put_varint(out, (p.1 - prev.1) << 1);
+        // Targets strictly increase within a key: the delta is never 0.
+        put_varint(out, p.1 - prev.1);
         return;
     }
-    put_varint(out, p.1 << 1 | 1);
+    out.push(NEW_KEY);
     let shared = ((p.0 ^ prev.0).leading_zeros() / 8) as usize;
     let key = p.0.to_be_bytes();
     let used = 8 - (p.0.trailing_zeros() / 8) as usize;
     let suffix = &key[shared.min(used)..used];
     out.push((shared as u8) << 4 | suffix.len() as u8);
     out.extend_from_slice(suffix);
+    put_varint(out, p.1);
 }
+
+/// Marks a posting with a new key (a same-key delta's varint never starts
+/// with a zero byte).
+const NEW_KEY: u8 = 0;
 
 /// Walks the postings of one page in order.
 struct PageIter<'a> {
@@ -99,12 +106,12 @@ impl Iterator for PageIter<'_> {
         if self.at >= self.bytes.len() {
             return None;
         }
-        let head = get_varint(self.bytes, &mut self.at);
-        let p = if head & 1 == 0 {
-            (prev.0, prev.1.wrapping_add(head >> 1))
+        let p = if self.bytes[self.at] != NEW_KEY {
+            let delta = get_varint(self.bytes, &mut self.at);
+            (prev.0, prev.1.wrapping_add(delta))
         } else {
-            let b = *self.bytes.get(self.at)?;
-            self.at += 1;
+            let b = *self.bytes.get(self.at + 1)?;
+            self.at += 2;
             let (shared, len) = ((b >> 4) as usize, (b & 15) as usize);
             let mut key = prev.0.to_be_bytes();
             let end = (shared + len).min(8);
@@ -113,7 +120,10 @@ impl Iterator for PageIter<'_> {
                 *slot = *self.bytes.get(self.at + i)?;
             }
             self.at += len;
-            (u64::from_be_bytes(key), head >> 1)
+            (
+                u64::from_be_bytes(key),
+                get_varint(self.bytes, &mut self.at),
+            )
         };
         self.prev = Some(p);
         Some(p)

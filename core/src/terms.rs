@@ -213,7 +213,10 @@ pub fn record_terms(a: &Account, out: &mut Vec<u64>) {
     if !buf.is_empty() {
         push(phone_key(&buf));
     }
-    for text in [&a.name, &a.company, &a.address.city, &a.email] {
+    // An e-mail address is typed from its start: its local part is indexed,
+    // the domain (a near-unique slug per company) is not.
+    let local_part = a.email.split('@').next().unwrap_or("");
+    for text in [&a.name, &a.company, &a.address.city, local_part] {
         text_terms(text, &mut buf, &mut push);
     }
     out.sort_unstable();

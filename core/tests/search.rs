@@ -76,7 +76,8 @@ fn folding_finds_names_in_every_spelling() {
     assert_eq!(find(&s, "STRASSE"), ["DE2"]);
     assert_eq!(find(&s, "gross"), ["DE2"]);
     assert_eq!(find(&s, "goteborg"), ["SE1"]);
-    assert_eq!(find(&s, "stromaberg"), ["SE1"]); // the e-mail's domain
+    assert_eq!(find(&s, "asa.str"), ["SE1"]); // the e-mail, as typed from its start
+    assert_eq!(find(&s, "stromaberg"), Vec::<String>::new()); // its domain is not indexed
     assert_eq!(find(&s, "obrien"), Vec::<String>::new()); // "O'Brien" is two words
     assert_eq!(find(&s, "o brien"), ["EN1"]);
     assert_eq!(find(&s, "zzz"), Vec::<String>::new());
@@ -194,7 +195,7 @@ fn generated(n: u64, seed: u64) -> Vec<Account> {
 
 /// The ids that match `q` by the documented rule, read straight off the
 /// fields: every query word starts a word of the name, company, city or
-/// e-mail, compared on its first 8 folded bytes; ideographic query text
+/// e-mail's local part, compared on its first 8 folded bytes; ideographic query text
 /// matches where each of its 3-character pieces starts or sits inside a run.
 fn reference(accounts: &[Account], q: &str) -> BTreeSet<String> {
     let words: Vec<String> = fold(q).split(' ').map(String::from).collect();
@@ -202,7 +203,8 @@ fn reference(accounts: &[Account], q: &str) -> BTreeSet<String> {
     accounts
         .iter()
         .filter(|a| {
-            let text = [&a.name, &a.company, &a.address.city, &a.email]
+            let local_part = a.email.split('@').next().unwrap();
+            let text = [&a.name, &a.company, &a.address.city, local_part]
                 .map(|t| fold(t))
                 .join(" ");
             let record_words: Vec<&str> = text.split(' ').collect();
