@@ -22,6 +22,7 @@ pub mod fold;
 pub mod format;
 pub mod hot;
 pub mod index;
+pub mod insights;
 pub mod journal;
 pub mod model;
 pub mod plan;

@@ -1293,6 +1293,29 @@ impl Store {
         search::run(self, query)
     }
 
+    /// The rep's numbers from the records on the device (one pass over them),
+    /// with their 10 best-scored accounts; see [`crate::insights`].
+    pub fn insights(&self, ctx: &crate::insights::InsightsContext) -> crate::insights::Insights {
+        let mut out = crate::insights::compute(self.iter(), ctx);
+        let best = Query {
+            owner: alloc::vec![ctx.me.clone()],
+            limit: 10,
+            ..Query::default()
+        };
+        for hit in self.search(&best).unwrap_or_default() {
+            if let search::HitRef::Record(local) = hit.target {
+                if let Some(a) = self.get_local(local) {
+                    out.top.push(crate::insights::TopAccount {
+                        name: a.display_name().into(),
+                        id: a.id,
+                        score: hit.score,
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Records `score` as the rank of `local` in search results.
     pub(crate) fn set_search_score(&self, local: u32, score: u32) {
         self.search.set_score(local, score);
