@@ -1,5 +1,5 @@
-//! `satchel stats`, `satchel get` and `satchel search`: open a snapshot and
-//! look inside.
+//! `satchel stats`, `satchel get`, `satchel search` and `satchel insights`:
+//! open a snapshot and look inside.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -154,5 +154,19 @@ pub fn search(path: &Path, query: &Query, json: bool, budget: Budget) -> Result<
     if hits.is_empty() && !json {
         eprintln!("satchel: no match");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn insights(
+    path: &Path,
+    ctx: &satchel_core::insights::InsightsContext,
+    budget: Budget,
+) -> Result<ExitCode, String> {
+    let store = open(path, budget)?;
+    let out = store.insights(ctx);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -128,6 +128,24 @@ enum Command {
         #[arg(long, default_value = "1GiB", value_parser = parse_budget)]
         budget: Budget,
     },
+    /// A rep's numbers from a store, as JSON: this week vs last, overdue
+    /// follow-ups, pipeline by stage, top accounts.
+    Insights {
+        /// The snapshot.
+        store: PathBuf,
+        /// The rep (owner id).
+        #[arg(long)]
+        me: String,
+        /// Now, Unix seconds (default: the clock).
+        #[arg(long)]
+        now: Option<i64>,
+        /// The rep's offset from UTC in seconds.
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+        utc_offset: i32,
+        /// Budget to open the store with.
+        #[arg(long, default_value = "1GiB", value_parser = parse_budget)]
+        budget: Budget,
+    },
     /// Print one account as canonical JSON.
     Get {
         /// The snapshot.
@@ -185,6 +203,26 @@ fn main() -> ExitCode {
             json,
         }),
         Command::Get { store, id, budget } => inspect::get(&store, &id, budget),
+        Command::Insights {
+            store,
+            me,
+            now,
+            utc_offset,
+            budget,
+        } => {
+            let now = now.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64)
+            });
+            let ctx = satchel_core::insights::InsightsContext {
+                now,
+                me,
+                utc_offset_seconds: utc_offset,
+                overdue_limit: 20,
+            };
+            inspect::insights(&store, &ctx, budget)
+        }
         Command::Search {
             store,
             text,

@@ -218,3 +218,54 @@ fn retain_evicts_to_stubs_and_explain_says_why() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("rule `oops`"));
     assert_eq!(std::fs::read(&store).unwrap(), before);
 }
+
+#[test]
+fn search_finds_folded_text_and_insights_print_json() {
+    let dir = temp_dir("search");
+    let input = dir.join("org.ndjson");
+    let lines: Vec<String> = (0..30).map(line).collect();
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let store = dir.join("store.bin");
+    let out = satchel(&[
+        "import",
+        input.to_str().unwrap(),
+        "-o",
+        store.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let s = store.to_str().unwrap();
+    let out = satchel(&["search", s, "STROM 12", "--json", "--limit", "5"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["name"], "Åsa Ström 12");
+    assert_eq!(hits[0]["match"], "exact");
+    assert_eq!(
+        hits[0]["spans"]["name"],
+        serde_json::json!([[5, 11], [12, 14]])
+    );
+    // Table output brackets the match; a filter that excludes all finds none.
+    let out = satchel(&["search", s, "ume"]);
+    assert!(String::from_utf8(out.stdout).unwrap().contains("| Umeå"));
+    let out = satchel(&["search", s, "åsa", "--territory", "DE-BY-01", "--json"]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    let out = satchel(&["search", s, "x", "--limit", "5000"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limit 5000"));
+
+    let out = satchel(&["insights", s, "--me", "rep-0007", "--now", "1789900000"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["records"], 30);
+    assert_eq!(v["pipeline"][0]["stage"], "negotiation");
+    assert_eq!(v["pipeline"][0]["accounts"], 30);
+    assert_eq!(v["this_week"]["calls"], 30);
+}
