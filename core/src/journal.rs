@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::format::{self, BlobType, WireError, FRAME_HEADER_LEN, HEADER_LEN};
 use crate::model::Account;
+use crate::outbox::Edit;
 
 /// One change, as written.
 #[derive(Debug, Serialize)]
@@ -43,6 +44,11 @@ pub enum JournalOpRef<'a> {
         /// Score at eviction.
         score: u32,
     },
+    /// The rep's edit entered the outbox (the record's new state follows
+    /// in its own `Upsert` or `Delete` frame).
+    Edit(&'a Edit),
+    /// The backend acknowledged the outbox edit with this sequence number.
+    Ack(u64),
 }
 
 /// One change, as read back.
@@ -65,6 +71,10 @@ pub enum JournalOp {
         /// Score at eviction.
         score: u32,
     },
+    /// The rep's edit entered the outbox.
+    Edit(Box<Edit>),
+    /// The backend acknowledged an outbox edit.
+    Ack(u64),
 }
 
 /// The 16 bytes a journal blob starts with. The body length is 0: frames run

@@ -25,6 +25,7 @@ pub mod index;
 pub mod insights;
 pub mod journal;
 pub mod model;
+pub mod outbox;
 pub mod plan;
 pub mod retention;
 pub mod rules;

@@ -119,8 +119,7 @@ impl Store {
         Candidate {
             account,
             pinned: self.is_pinned_local(local),
-            // Pending edits arrive with the outbox (sync); none are tracked yet.
-            dirty: false,
+            dirty: self.is_dirty(&account.id),
             usage: self.usage().map_or(0, |u| u.estimate(&account.id)),
         }
     }

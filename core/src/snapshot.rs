@@ -150,6 +150,11 @@ pub fn save(store: &Store) -> Vec<u8> {
         format::put_bytes(&mut body, stub.name.as_bytes());
         format::put_varint(&mut body, u64::from(stub.score));
     }
+    // The outbox: pending edits, oldest first, each a postcard `Edit`.
+    format::put_varint(&mut body, store.outbox().len() as u64);
+    for e in store.outbox() {
+        format::put_bytes(&mut body, &postcard::to_allocvec(e).unwrap_or_default());
+    }
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TRAILER_LEN);
     format::put_header(&mut out, BlobType::Snapshot, body.len() as u64);
     out.extend_from_slice(&body);
@@ -199,6 +204,10 @@ pub fn open(
                 JournalOp::Unpin(id) => {
                     store.unpin(&id);
                 }
+                JournalOp::Edit(e) => {
+                    store.restore_edit(*e).map_err(OpenError::Budget)?;
+                }
+                JournalOp::Ack(seq) => store.restore_ack(seq),
                 JournalOp::Stub { id, name, score } => {
                     // A stub that no longer fits is a lost hint, not lost data.
                     let _ = store.add_stub(&id, &name, score);
@@ -331,6 +340,24 @@ fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {
                 available: 0,
             }));
         }
+    }
+    let edits = r
+        .varint_max(u64::from(u32::MAX), "outbox count")
+        .map_err(w)?;
+    let mut last_seq = None;
+    for _ in 0..edits {
+        let e: crate::outbox::Edit = postcard::from_bytes(r.bytes().map_err(w)?)
+            .map_err(|_| OpenError::Inconsistent("outbox edit"))?;
+        let changes = e.patch.set.len() + e.patch.log.len();
+        if e.id.is_empty()
+            || e.id.len() > crate::store::MAX_ID_BYTES
+            || changes > crate::outbox::MAX_CHANGES
+            || last_seq.is_some_and(|s| e.seq <= s)
+        {
+            return Err(OpenError::Inconsistent("outbox edit"));
+        }
+        last_seq = Some(e.seq);
+        store.restore_edit(e).map_err(OpenError::Budget)?;
     }
     if !r.is_done() {
         return Err(OpenError::Snapshot(WireError::Invalid("trailing bytes")));

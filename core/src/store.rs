@@ -27,6 +27,7 @@ use crate::hot::HotBuffer;
 use crate::index::{tag_of, IdIndex};
 use crate::journal::{self, JournalOpRef};
 use crate::model::Account;
+use crate::outbox::{Edit, EditError, Outbox, Patch, MAX_CHANGES};
 use crate::search::{self, Hit, Query, SearchError, SearchIndex};
 use crate::stubs::StubTable;
 use crate::terms;
@@ -157,6 +158,8 @@ pub struct BytesByKind {
     pub retention: usize,
     /// The search index and the records' last scores.
     pub search: usize,
+    /// The outbox of the rep's pending edits.
+    pub outbox: usize,
 }
 
 impl BytesByKind {
@@ -171,6 +174,7 @@ impl BytesByKind {
             + self.stubs
             + self.retention
             + self.search
+            + self.outbox
     }
 }
 
@@ -289,6 +293,8 @@ pub struct Store {
     last_cutoff: Option<u32>,
     /// Postings of every record and stub (see [`crate::search`]).
     search: SearchIndex,
+    /// The rep's edits not yet acknowledged by the backend.
+    outbox: Outbox,
 }
 
 impl Store {
@@ -323,6 +329,7 @@ impl Store {
             usage: None,
             last_cutoff: None,
             search: SearchIndex::default(),
+            outbox: Outbox::default(),
         }
     }
 
@@ -368,6 +375,7 @@ impl Store {
             retention: vec_bytes(&self.pinned)
                 + self.usage.as_ref().map_or(0, UsageSketch::heap_bytes),
             search: self.search.heap_bytes(),
+            outbox: self.outbox.heap_bytes(),
         }
     }
 
@@ -1272,6 +1280,122 @@ impl Store {
         let others = self.stubs.names_with_tag(crate::index::tag_of(id));
         self.search
             .remove_stub(id, &stub.name, others.iter().map(String::as_str));
+    }
+
+    // ---- the rep's edits ---------------------------------------------------
+
+    /// Applies the rep's edit to account `id` on the device and queues it in
+    /// the outbox for the next sync; returns its outbox sequence number.
+    ///
+    /// All or nothing: on error no record, outbox entry or journal frame
+    /// changed. A record with a pending edit is never evicted.
+    ///
+    /// ```
+    /// use satchel_core::{budget::Budget, model::Account, store::Store};
+    /// use satchel_core::outbox::{Change, Patch};
+    /// let mut store = Store::new(Budget::parse("1MiB").unwrap());
+    /// store.upsert(Account { id: "A1".into(), ..Default::default() }).unwrap();
+    /// let patch = Patch { set: vec![Change::Phone("+46 8 123 45 67".into())], ..Patch::default() };
+    /// let seq = store.edit("A1", patch, 1_790_000_000).unwrap();
+    /// assert_eq!(store.get("A1").unwrap().phone, "+46 8 123 45 67");
+    /// assert_eq!(store.outbox()[0].seq, seq);
+    /// ```
+    pub fn edit(&mut self, id: &str, patch: Patch, at: i64) -> Result<u64, EditError> {
+        if patch.is_empty() {
+            return Err(EditError::Empty);
+        }
+        let count = patch.set.len() + patch.log.len();
+        if count > MAX_CHANGES {
+            return Err(EditError::TooManyChanges { count });
+        }
+        let current = self
+            .get(id)
+            .ok_or_else(|| EditError::NotOnDevice { id: id.into() })?;
+        let next_seq = self.outbox.next_seq();
+        let e = Edit {
+            seq: next_seq,
+            id: id.into(),
+            base_version: current.version,
+            at,
+            patch,
+        };
+        let updated = if e.patch.delete {
+            None
+        } else {
+            let mut a = current;
+            e.patch.apply(&mut a);
+            self.check_record(&a).map_err(EditError::Rejected)?;
+            Some(a)
+        };
+        let frame = if self.config.journal {
+            journal::frame_len(journal::encode_op(&JournalOpRef::Edit(&e)).len())
+        } else {
+            0
+        };
+        let needed = self.outbox.push_cost(&e) + growth_bytes(&self.journal, frame);
+        self.make_room(needed).map_err(|err| match err {
+            WriteError::Budget(b) => EditError::Budget(b),
+            other => EditError::Rejected(other),
+        })?;
+        // The outbox entry first, then the record: a journal cut between the
+        // two frames still has the edit (sync sends it; the record follows).
+        let (journal_len, seq_before) = (self.journal.len(), self.seq);
+        self.journal_op(&JournalOpRef::Edit(&e))
+            .map_err(EditError::Budget)?;
+        self.outbox.push(e);
+        let written = match updated {
+            Some(a) => self.upsert(a).map(drop).map_err(|r| match r.error {
+                WriteError::Budget(b) => EditError::Budget(b),
+                other => EditError::Rejected(other),
+            }),
+            None => self.delete(id).map(drop).map_err(EditError::Budget),
+        };
+        if let Err(err) = written {
+            self.outbox.pop_last(next_seq);
+            self.journal.truncate(journal_len);
+            self.seq = seq_before;
+            return Err(err);
+        }
+        Ok(next_seq)
+    }
+
+    /// The pending edits, oldest first.
+    pub fn outbox(&self) -> &[Edit] {
+        self.outbox.edits()
+    }
+
+    /// True when `id` has an edit waiting for sync (it is never evicted).
+    pub fn is_dirty(&self, id: &str) -> bool {
+        self.outbox.has(id)
+    }
+
+    /// Drops outbox edit `seq` once the backend has confirmed it; returns it.
+    /// `Ok(None)` when there is no such edit. Fails, changing nothing, only
+    /// when the journal frame does not fit.
+    pub fn ack(&mut self, seq: u64) -> Result<Option<Edit>, BudgetExceeded> {
+        if !self.outbox.edits().iter().any(|e| e.seq == seq) {
+            return Ok(None);
+        }
+        self.journal_op(&JournalOpRef::Ack(seq))?;
+        Ok(self.outbox.ack(seq))
+    }
+
+    /// Puts an edit read back from a snapshot or journal into the outbox.
+    pub(crate) fn restore_edit(&mut self, e: Edit) -> Result<(), BudgetExceeded> {
+        let needed = self.outbox.push_cost(&e);
+        if needed > self.available() {
+            return Err(BudgetExceeded {
+                needed,
+                available: self.available(),
+            });
+        }
+        self.outbox.push(e);
+        Ok(())
+    }
+
+    /// Drops an acknowledged edit while replaying the journal.
+    pub(crate) fn restore_ack(&mut self, seq: u64) {
+        self.outbox.ack(seq);
     }
 
     // ---- search ------------------------------------------------------------

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 use satchel_core::budget::Budget;
 use satchel_core::model::{Account, Activity, ActivityKind, CustomValue};
+use satchel_core::outbox::{Change, Patch};
 use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
 use satchel_core::store::{Store, StoreConfig};
@@ -126,6 +127,7 @@ fn exercise(budget: usize, config: StoreConfig) -> bool {
     let mut store = Store::with_config(Budget::new(budget), config);
     check(&store, base, || "new".into());
     let mut refused = 0;
+    let mut edited = 0;
     let mut trained = false;
 
     for n in 0..3_000u64 {
@@ -151,6 +153,29 @@ fn exercise(budget: usize, config: StoreConfig) -> bool {
                         1_790_000_000 + n as i64,
                     );
                 }
+                if n % 50 == 29 {
+                    let patch = Patch {
+                        set: vec![
+                            Change::Stage("won".into()),
+                            Change::Tags(vec!["vip".into(), "nord".into()]),
+                        ],
+                        log: vec![Activity {
+                            kind: ActivityKind::Visit,
+                            at: 1_790_000_000 + n as i64,
+                            by: "rep-0003".into(),
+                            text: "Besök, offert lämnad".into(),
+                        }],
+                        delete: n % 300 == 29,
+                    };
+                    let id = format!("0015g{:08}", (n - 9) % 700);
+                    edited += usize::from(store.edit(&id, patch, 0).is_ok());
+                    drop(id);
+                }
+                if n % 100 == 79 {
+                    if let Some(seq) = store.outbox().first().map(|e| e.seq) {
+                        let _ = store.ack(seq);
+                    }
+                }
                 if n % 700 == 349 {
                     let target = store.used_bytes() / 2;
                     let _ = store.retain(&rules, &ctx, 20, Some(target));
@@ -175,7 +200,10 @@ fn exercise(budget: usize, config: StoreConfig) -> bool {
     assert_eq!(held(), base, "dropping the store frees everything");
     TRACKED.with(|t| t.set(false));
     drop((rules, ctx));
-    eprintln!("budget {budget}: {refused} writes refused, dictionary trained: {trained}");
+    eprintln!(
+        "budget {budget}: {refused} writes refused, {edited} edits, dictionary trained: {trained}"
+    );
+    assert!(edited > 0 || budget < 64 * 1024, "no edit was exercised");
     trained
 }
 

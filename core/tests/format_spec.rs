@@ -206,6 +206,36 @@ fn golden_store() -> Store {
     let target = 1200; // estimated bytes: about half the records
     let summary = store.retain(&rules, &ctx, 30, Some(target)).unwrap();
     assert!(summary.stubbed > 0, "{summary:?}");
+    // Two edits in the outbox, one acknowledged since.
+    let kept = store.iter().next().expect("a kept record").id;
+    let patch = |change| satchel_core::outbox::Patch {
+        set: vec![change],
+        log: vec![Activity {
+            kind: ActivityKind::Visit,
+            at: 1_790_000_100,
+            by: "rep-0001".into(),
+            text: "Besök: ny offert".into(),
+        }],
+        delete: false,
+    };
+    let first = store
+        .edit(
+            &kept,
+            patch(satchel_core::outbox::Change::Stage("won".into())),
+            1_790_000_100,
+        )
+        .unwrap();
+    store
+        .edit(
+            &kept,
+            patch(satchel_core::outbox::Change::Custom {
+                name: "segment".into(),
+                value: Some(CustomValue::Enum("smb".into())),
+            }),
+            1_790_000_200,
+        )
+        .unwrap();
+    assert!(store.ack(first).unwrap().is_some());
     store
 }
 
@@ -244,14 +274,21 @@ fn golden_blobs_load_and_encode_the_same() {
     assert!(from_snapshot.is_pinned("0015g0000000000005"));
     let (from_journal, report) =
         Store::open(None, Some(&golden_journal), Budget::new(1 << 20), config).unwrap();
-    // 24 upserts, a delete, a pin, then an eviction and a stub per stubbed record.
+    // 24 upserts, a delete, a pin, then an eviction and a stub per stubbed
+    // record, then two edits (an Edit and an Upsert each) and an Ack.
     assert_eq!(
         report.replayed as u64,
-        26 + 2 * stubs(&store).len() as u64 + (24 - 1 - store.len() - stubs(&store).len()) as u64
+        26 + 2 * stubs(&store).len() as u64
+            + (24 - 1 - store.len() - stubs(&store).len()) as u64
+            + 5
     );
     assert_eq!(all(&from_journal), all(&store));
     assert_eq!(stubs(&from_journal), stubs(&store));
     assert!(from_journal.is_pinned("0015g0000000000005"));
+    for reopened in [&from_snapshot, &from_journal] {
+        assert_eq!(reopened.outbox(), store.outbox());
+        assert_eq!(reopened.outbox().len(), 1);
+    }
     // The writer still produces version 1 bytes exactly.
     assert_eq!(
         snapshot, golden_snapshot,

@@ -205,7 +205,7 @@ fn reference(accounts: &[Account], q: &str) -> BTreeSet<String> {
         .filter(|a| {
             let local_part = a.email.split('@').next().unwrap();
             let text = [&a.name, &a.company, &a.address.city, local_part]
-                .map(|t| fold(t))
+                .map(fold)
                 .join(" ");
             let record_words: Vec<&str> = text.split(' ').collect();
             words.iter().all(|w| {

@@ -295,8 +295,8 @@ fn duplicate_ids_within_one_block_are_rejected() {
     let live_at = 16 + body.len();
     body.push(0b11); // both rows live
     format::put_bytes(&mut body, &compressed);
-    for _ in 0..3 {
-        format::put_varint(&mut body, 0); // no hot records, pins, stubs
+    for _ in 0..4 {
+        format::put_varint(&mut body, 0); // no hot records, pins, stubs, outbox edits
     }
     let mut blob = Vec::new();
     format::put_header(&mut blob, format::BlobType::Snapshot, body.len() as u64);

@@ -190,5 +190,9 @@ fn test(quick: bool) {
             "2",
         ],
     );
+    bench(
+        "search benchmark smoke (10,000 accounts, vs SQLite FTS5)",
+        &["search", "--accounts", "10000", "--queries", "400"],
+    );
     println!("\nall checks passed");
 }

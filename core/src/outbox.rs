@@ -1,0 +1,295 @@
+//! The outbox: the rep's offline edits, in order, until the backend has them.
+//!
+//! Owns [`Edit`] (what the rep changed on one account: fields set, activities
+//! logged, or the account deleted, against the version they saw),
+//! [`Patch::apply`], and [`Outbox`], the ordered list of edits not yet
+//! acknowledged by a sync, counted in the store's budget.
+//!
+//! Invariant: an edit leaves the outbox only through [`Outbox::ack`] (the
+//! backend confirmed it). Nothing the budget, ranking or eviction does removes
+//! one, and a record with an edit in the outbox is "dirty": the planner always
+//! keeps it. An edit that does not fit is refused before anything changes.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::budget::{grow_to, growth_bytes, vec_bytes};
+use crate::model::{Activity, CustomValue};
+
+/// Most changes in one edit.
+pub const MAX_CHANGES: usize = 64;
+
+/// A field the rep can change, with its new value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Contact person's name.
+    Name(String),
+    /// Company name.
+    Company(String),
+    /// E-mail address.
+    Email(String),
+    /// Phone number.
+    Phone(String),
+    /// Street and number.
+    Street(String),
+    /// City.
+    City(String),
+    /// Postcode.
+    Postcode(String),
+    /// Pipeline stage.
+    Stage(String),
+    /// Deal value in minor units.
+    DealValue(i64),
+    /// Next planned visit (Unix seconds), or none.
+    NextVisit(Option<i64>),
+    /// Last contact (Unix seconds), or none.
+    LastContact(Option<i64>),
+    /// The whole tag list.
+    Tags(Vec<String>),
+    /// A custom field set (or removed, with `None`).
+    Custom {
+        /// Field name.
+        name: String,
+        /// New value.
+        value: Option<CustomValue>,
+    },
+}
+
+impl Change {
+    /// The field's name, as in the canonical JSON (custom fields as
+    /// `custom.<name>`); two changes clash when their names are equal.
+    pub fn field(&self) -> String {
+        let name = match self {
+            Change::Name(_) => "name",
+            Change::Company(_) => "company",
+            Change::Email(_) => "email",
+            Change::Phone(_) => "phone",
+            Change::Street(_) => "address.street",
+            Change::City(_) => "address.city",
+            Change::Postcode(_) => "address.postcode",
+            Change::Stage(_) => "stage",
+            Change::DealValue(_) => "deal_value",
+            Change::NextVisit(_) => "next_visit",
+            Change::LastContact(_) => "last_contact",
+            Change::Tags(_) => "tags",
+            Change::Custom { name, .. } => return alloc::format!("custom.{name}"),
+        };
+        name.into()
+    }
+}
+
+/// What the rep did to one account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Patch {
+    /// Fields set, in order (a later change of the same field wins).
+    pub set: Vec<Change>,
+    /// Activities logged (appended to the account's).
+    pub log: Vec<Activity>,
+    /// The account was deleted.
+    pub delete: bool,
+}
+
+impl Patch {
+    /// Applies the changes and logged activities to `a`.
+    pub fn apply(&self, a: &mut crate::model::Account) {
+        for c in &self.set {
+            match c.clone() {
+                Change::Name(v) => a.name = v,
+                Change::Company(v) => a.company = v,
+                Change::Email(v) => a.email = v,
+                Change::Phone(v) => a.phone = v,
+                Change::Street(v) => a.address.street = v,
+                Change::City(v) => a.address.city = v,
+                Change::Postcode(v) => a.address.postcode = v,
+                Change::Stage(v) => a.stage = v,
+                Change::DealValue(v) => a.deal_value = v,
+                Change::NextVisit(v) => a.next_visit = v,
+                Change::LastContact(v) => a.last_contact = v,
+                Change::Tags(v) => a.tags = v,
+                Change::Custom { name, value } => match value {
+                    Some(v) => {
+                        a.custom.insert(name, v);
+                    }
+                    None => {
+                        a.custom.remove(&name);
+                    }
+                },
+            }
+        }
+        a.activities.extend(self.log.iter().cloned());
+    }
+
+    /// True when it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.log.is_empty() && !self.delete
+    }
+}
+
+/// One pending edit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    /// Position in the outbox (increasing; also the idempotency key's tail).
+    pub seq: u64,
+    /// The account's backend id.
+    pub id: String,
+    /// The version the rep edited (for optimistic concurrency).
+    pub base_version: u64,
+    /// When the rep made it (Unix seconds).
+    pub at: i64,
+    /// What changed.
+    pub patch: Patch,
+}
+
+/// Why an edit was refused (nothing changed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditError {
+    /// No account with this id is on the device (a stub must be fetched first).
+    NotOnDevice {
+        /// The id.
+        id: String,
+    },
+    /// The patch changes nothing.
+    Empty,
+    /// More than [`MAX_CHANGES`] changes.
+    TooManyChanges {
+        /// How many.
+        count: usize,
+    },
+    /// The edited record is refused by the store (too large, …).
+    Rejected(crate::store::WriteError),
+    /// The edit does not fit in the budget; free room (retain) and retry.
+    Budget(crate::budget::BudgetExceeded),
+}
+
+impl fmt::Display for EditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EditError::NotOnDevice { id } => {
+                write!(f, "account {id:?} is not on the device; fetch it first")
+            }
+            EditError::Empty => f.write_str("the edit changes nothing"),
+            EditError::TooManyChanges { count } => {
+                write!(f, "{count} changes in one edit; at most {MAX_CHANGES}")
+            }
+            EditError::Rejected(e) => write!(f, "edited record refused: {e}"),
+            EditError::Budget(b) => write!(f, "no room for the edit: {b}"),
+        }
+    }
+}
+
+/// The ordered pending edits.
+#[derive(Default)]
+pub struct Outbox {
+    edits: Vec<Edit>,
+    /// Heap bytes of the edits' contents (strings, lists), by their capacities.
+    content_bytes: usize,
+    next_seq: u64,
+}
+
+/// Heap bytes an edit's contents hold (estimated from lengths; the edits are
+/// built with exact capacities by postcard, so this is what they hold).
+fn content_bytes(e: &Edit) -> usize {
+    let text: usize = e.id.capacity()
+        + e.patch.set.capacity() * core::mem::size_of::<Change>()
+        + e.patch.log.capacity() * core::mem::size_of::<Activity>();
+    let inner: usize = e
+        .patch
+        .set
+        .iter()
+        .map(|c| match c {
+            Change::Name(s)
+            | Change::Company(s)
+            | Change::Email(s)
+            | Change::Phone(s)
+            | Change::Street(s)
+            | Change::City(s)
+            | Change::Postcode(s)
+            | Change::Stage(s) => s.capacity(),
+            Change::Tags(t) => {
+                t.capacity() * core::mem::size_of::<String>()
+                    + t.iter().map(String::capacity).sum::<usize>()
+            }
+            Change::Custom { name, value } => {
+                name.capacity()
+                    + match value {
+                        Some(CustomValue::Text(s) | CustomValue::Enum(s)) => s.capacity(),
+                        Some(CustomValue::Money { currency, .. }) => currency.capacity(),
+                        _ => 0,
+                    }
+            }
+            _ => 0,
+        })
+        .sum::<usize>()
+        + e.patch
+            .log
+            .iter()
+            .map(|a| a.by.capacity() + a.text.capacity())
+            .sum::<usize>();
+    text + inner
+}
+
+impl Outbox {
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.edits) + self.content_bytes
+    }
+
+    /// Bytes adding `e` would add.
+    pub fn push_cost(&self, e: &Edit) -> usize {
+        growth_bytes(&self.edits, 1) + content_bytes(e)
+    }
+
+    /// The sequence number the next edit gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Appends `e` (room checked with [`Outbox::push_cost`]).
+    pub(crate) fn push(&mut self, e: Edit) {
+        self.next_seq = self.next_seq.max(e.seq + 1);
+        self.content_bytes += content_bytes(&e);
+        grow_to(&mut self.edits, 1);
+        self.edits.push(e);
+    }
+
+    /// Takes back the edit just pushed (its write failed).
+    pub(crate) fn pop_last(&mut self, next_seq: u64) {
+        if let Some(e) = self.edits.pop() {
+            self.content_bytes -= content_bytes(&e);
+        }
+        self.next_seq = next_seq;
+    }
+
+    /// Removes the edit `seq` once the backend has it; true if it was there.
+    pub(crate) fn ack(&mut self, seq: u64) -> Option<Edit> {
+        let i = self.edits.iter().position(|e| e.seq == seq)?;
+        let e = self.edits.remove(i);
+        self.content_bytes -= content_bytes(&e);
+        Some(e)
+    }
+
+    /// The pending edits, oldest first.
+    pub fn edits(&self) -> &[Edit] {
+        &self.edits
+    }
+
+    /// Number of pending edits.
+    pub fn len(&self) -> usize {
+        self.edits.len()
+    }
+
+    /// True when nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+    }
+
+    /// True when `id` has a pending edit.
+    pub fn has(&self, id: &str) -> bool {
+        self.edits.iter().any(|e| e.id == id)
+    }
+}
