@@ -106,7 +106,12 @@ impl Iterator for PageIter<'_> {
         if self.at >= self.bytes.len() {
             return None;
         }
-        let p = if self.bytes[self.at] != NEW_KEY {
+        let b = self.bytes[self.at];
+        let p = if b != NEW_KEY && b < 0x80 {
+            // Same key, one-byte delta: the common case.
+            self.at += 1;
+            (prev.0, prev.1.wrapping_add(u64::from(b)))
+        } else if b != NEW_KEY {
             let delta = get_varint(self.bytes, &mut self.at);
             (prev.0, prev.1.wrapping_add(delta))
         } else {
@@ -154,29 +159,49 @@ struct Spot {
 }
 
 fn locate(page: &Page, p: Posting) -> Spot {
-    let mut it = page.iter();
-    let mut prev = it.next().unwrap_or(page.first);
+    // A hand-rolled walk (this is the hot loop of every insert and removal):
+    // one byte decides the kind of posting, most deltas are one byte.
+    let bytes = &page.rest[..];
+    let mut prev = page.first;
     let mut start = 0;
-    while let Some(q) = it.next() {
-        if q == p {
-            let next = it.next().map(|n| (n, it.at));
+    let mut at = 0;
+    let next_of = |mut at: usize, prev: Posting| -> Option<(Posting, usize)> {
+        let mut it = PageIter {
+            bytes,
+            at,
+            prev: Some(prev),
+            first: prev,
+        };
+        let n = it.next()?;
+        at = it.at;
+        Some((n, at))
+    };
+    while at < bytes.len() {
+        let q = if bytes[at] != NEW_KEY && bytes[at] < 0x80 {
+            // Same key, one-byte delta.
+            at += 1;
+            (prev.0, prev.1.wrapping_add(u64::from(bytes[at - 1])))
+        } else {
+            match next_of(at, prev) {
+                Some((q, end)) => {
+                    at = end;
+                    q
+                }
+                None => break,
+            }
+        };
+        if q >= p {
+            let found = q == p;
+            let next = if found { next_of(at, q) } else { Some((q, at)) };
             return Spot {
                 prev,
                 start,
-                found: true,
+                found,
                 next,
             };
         }
-        if q > p {
-            return Spot {
-                prev,
-                start,
-                found: false,
-                next: Some((q, it.at)),
-            };
-        }
         prev = q;
-        start = it.at;
+        start = at;
     }
     Spot {
         prev,
