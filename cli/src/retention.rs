@@ -306,26 +306,41 @@ pub fn read_accounts(path: &Path) -> Result<Vec<Account>, String> {
 /// Reads a trace file, sorted by time.
 pub fn read_trace(path: &Path) -> Result<Vec<Event>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_trace(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses trace NDJSON, sorted by time; an error names its line.
+pub fn parse_trace(text: &str) -> Result<Vec<Event>, String> {
     let mut events = Vec::new();
     for (n, line) in text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let e: Event = serde_json::from_str(line)
-            .map_err(|e| format!("{} line {}: {e}", path.display(), n + 1))?;
+        let e: Event = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
         if (e.op == Op::Sync) != e.id.is_none() {
             return Err(format!(
-                "{} line {}: `sync` has no id, every other op has one",
-                path.display(),
+                "line {}: `sync` has no id, every other op has one",
                 n + 1
             ));
         }
         events.push(e);
     }
     events.sort_by_key(|e| e.t);
+    if let (Some(first), Some(last)) = (events.first(), events.last()) {
+        // Periods are days when the trace has no sync: keep that bounded.
+        if last.t.saturating_sub(first.t) > MAX_TRACE_DAYS * DAY {
+            return Err(format!(
+                "the trace spans more than {MAX_TRACE_DAYS} days ({} to {})",
+                first.t, last.t
+            ));
+        }
+    }
     Ok(events)
 }
+
+/// Longest time a trace may span.
+pub const MAX_TRACE_DAYS: i64 = 3660;
 
 /// The trace cut into offline periods: `(first event, end, sync time)`. A
 /// period starts at a `sync`; without any, at 06:00 UTC every day.
@@ -343,13 +358,17 @@ pub fn periods(events: &[Event]) -> Vec<(usize, usize, i64)> {
         let (Some(first), Some(last)) = (events.first(), events.last()) else {
             return Vec::new();
         };
-        let mut day = first.t.div_euclid(DAY) * DAY + 6 * 3600;
+        let mut day = (first.t.div_euclid(DAY) * DAY).saturating_add(6 * 3600);
         if day > first.t {
             day -= DAY;
         }
-        while day <= last.t {
+        // Bounded: a parsed trace spans at most MAX_TRACE_DAYS.
+        for _ in 0..=MAX_TRACE_DAYS + 1 {
+            if day > last.t {
+                break;
+            }
             out.push((events.partition_point(|e| e.t < day), day));
-            day += DAY;
+            day = day.saturating_add(DAY);
         }
         out
     };
