@@ -10,7 +10,6 @@
 //! its tag's home slot without crossing an empty slot; load ≤ 4/5.
 
 use alloc::vec::Vec;
-use core::hash::BuildHasher;
 
 use crate::budget::vec_bytes;
 
@@ -23,10 +22,26 @@ pub struct IdIndex {
     len: usize,
 }
 
+/// A portable 64-bit hash of a backend id: the same on every target.
+///
+/// FNV-1a, then a SplitMix64 finaliser to mix the bits. Not `usize`-based: on
+/// 32-bit targets (wasm32, thumbv7em) a pointer-sized hash's high half is
+/// zero, which once gave every id the same tag there and made every lookup
+/// scan the whole table.
+pub fn id_hash(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
 /// The 32-bit tag of a backend id.
 pub fn tag_of(id: &str) -> u32 {
-    // FxHash's high bits are its best mixed.
-    (rustc_hash::FxBuildHasher.hash_one(id) >> 32) as u32
+    (id_hash(id) >> 32) as u32
 }
 
 fn pack(tag: u32, local: u32) -> u64 {
@@ -152,4 +167,25 @@ impl IdIndex {
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_portable_and_spread() {
+        // A fixed value: `usize` arithmetic would give another on 32-bit
+        // targets (the bug this guards against).
+        assert_eq!(id_hash("0015g00000A1"), ID_HASH_OF_A1);
+        let tags: alloc::collections::BTreeSet<u32> = (0..10_000)
+            .map(|i| tag_of(&alloc::format!("0015g{i:013}")))
+            .collect();
+        assert!(tags.len() > 9_980, "{}", tags.len());
+        let top: alloc::collections::BTreeSet<u32> = tags.iter().map(|t| t >> 28).collect();
+        assert_eq!(top.len(), 16, "home slots come from the high bits");
+    }
+
+    // Computed independently (Python, arbitrary-precision integers).
+    const ID_HASH_OF_A1: u64 = 1_844_313_403_850_431_909;
 }

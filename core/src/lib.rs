@@ -30,6 +30,7 @@ pub mod plan;
 pub mod retention;
 pub mod rules;
 pub mod score;
+pub mod seal;
 pub mod search;
 pub mod snapshot;
 pub mod store;

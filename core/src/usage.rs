@@ -10,7 +10,6 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
-use core::hash::BuildHasher;
 
 const ROWS: usize = 4;
 
@@ -64,7 +63,7 @@ impl UsageSketch {
     }
 
     fn slots(&self, id: &str) -> [usize; ROWS] {
-        let h = rustc_hash::FxBuildHasher.hash_one(id);
+        let h = crate::index::id_hash(id);
         let (h1, h2) = (h as u32 as usize, ((h >> 32) as usize) | 1);
         core::array::from_fn(|r| {
             r * self.width + (h1.wrapping_add(r.wrapping_mul(h2)) & (self.width - 1))
