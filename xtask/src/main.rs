@@ -3,8 +3,15 @@
 //! - `cargo xtask demo`: generates an org, imports it into a 64 MiB store and
 //!   prints what was kept (the PWA demo will grow out of this).
 //! - `cargo xtask test`: everything CI runs, installing what it needs first.
+//! - `cargo xtask wasm [--million]`: builds the npm packages (web, node,
+//!   legacy MVP), validates and measures them, runs their Node tests
+//!   (`--million`: also streams a 1,000,000-account org into the wasm store).
 //!
-//! Both only call cargo and rustup; they need nothing else on the machine.
+//! `demo` and `test` only call cargo and rustup; `wasm` also needs Node and
+//! npm (CI machines have them) and installs wasm-pack, wasm-bindgen-cli and
+//! the npm devDependencies (binaryen, wabt) when missing.
+
+mod wasm;
 
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
@@ -16,28 +23,29 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(quick),
+        Some("wasm") => wasm::run(args.iter().any(|a| a == "--million")),
         _ => {
-            eprintln!("usage: cargo xtask demo | cargo xtask test [--quick]");
+            eprintln!("usage: cargo xtask demo | cargo xtask test [--quick] | cargo xtask wasm [--million]");
             exit(2);
         }
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_path_buf()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root());
     c
 }
 
 /// Runs a step, prints its name and time, stops everything if it fails.
-fn step(name: &str, mut cmd: Command) {
+pub(crate) fn step(name: &str, mut cmd: Command) {
     println!("\n==> {name}");
     let t = Instant::now();
     let status = cmd.status().unwrap_or_else(|e| {
@@ -194,5 +202,6 @@ fn test(quick: bool) {
         "search benchmark smoke (10,000 accounts, vs SQLite FTS5)",
         &["search", "--accounts", "10000", "--queries", "400"],
     );
+    wasm::run(false);
     println!("\nall checks passed");
 }

@@ -1,0 +1,216 @@
+//! Every error the package throws, made in one place.
+//!
+//! Owns the mapping from core errors (and bad JS arguments) to JS `Error`s.
+//! Invariant: every thrown value is an `Error` named `SatchelError` whose
+//! `code` is one of [`CODES`], a stable string integrators may branch on;
+//! the message is for people and may change. Evidence rides along as extra
+//! properties (`needed`/`available` for budget refusals, `rule` for rule sets,
+//! `line` for NDJSON). Nothing else in the crate builds a JS error.
+
+use core::fmt::Display;
+
+use satchel_core::budget::{BudgetExceeded, BudgetParseError};
+use satchel_core::rules::RulesError;
+use satchel_core::snapshot::OpenError;
+use satchel_core::store::WriteError;
+use wasm_bindgen::prelude::*;
+
+/// The stable codes, documented in the package README and in the `.d.ts`.
+pub const CODES: &[&str] = &[
+    "INVALID_ARGUMENT",
+    "INVALID_BUDGET",
+    "INVALID_RECORD",
+    "INVALID_RULES",
+    "NOT_CONFIGURED",
+    "BUDGET_EXCEEDED",
+    "EMPTY_ID",
+    "ID_TOO_LONG",
+    "RECORD_TOO_LARGE",
+    "STORE_FULL",
+    "SNAPSHOT_CORRUPT",
+    "JOURNAL_CORRUPT",
+    "WRITE_REFUSED",
+];
+
+/// A failure on its way to JS: a code from [`CODES`], a message, evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// One of [`CODES`].
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// Extra numeric or text properties set on the `Error`.
+    pub evidence: Vec<(&'static str, Evidence)>,
+}
+
+/// A property value on a thrown error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evidence {
+    /// A number (byte counts, line numbers).
+    Number(f64),
+    /// A name.
+    Text(String),
+}
+
+impl Failure {
+    fn new(code: &'static str, message: impl Display) -> Self {
+        debug_assert!(CODES.contains(&code));
+        Failure {
+            code,
+            message: message.to_string(),
+            evidence: Vec::new(),
+        }
+    }
+
+    fn with(mut self, key: &'static str, value: Evidence) -> Self {
+        self.evidence.push((key, value));
+        self
+    }
+
+    /// A JS argument of the wrong type or out of range; `what` names it.
+    pub fn argument(what: impl Display) -> Self {
+        Failure::new("INVALID_ARGUMENT", what)
+    }
+
+    /// A record that is not canonical JSON of an account.
+    pub fn record(problem: impl Display) -> Self {
+        Failure::new(
+            "INVALID_RECORD",
+            format_args!("not a canonical account: {problem}"),
+        )
+    }
+
+    /// The store lacks the rules or context a call needs.
+    pub fn not_configured(what: &str) -> Self {
+        Failure::new("NOT_CONFIGURED", what)
+    }
+
+    /// Prefixes the message with where it happened (an NDJSON line number).
+    pub fn at_line(mut self, line: u64) -> Self {
+        self.message = format!("line {line}: {}", self.message);
+        self.with("line", Evidence::Number(line as f64))
+    }
+
+    /// The JS `Error` thrown for this failure.
+    pub fn into_js(self) -> JsValue {
+        let e = js_sys::Error::new(&self.message);
+        e.set_name("SatchelError");
+        let obj: &JsValue = e.as_ref();
+        // Reflect::set on a fresh Error cannot fail; a failure would only
+        // drop evidence, never the error itself.
+        let _ = js_sys::Reflect::set(obj, &"code".into(), &self.code.into());
+        for (k, v) in self.evidence {
+            let v = match v {
+                Evidence::Number(n) => JsValue::from_f64(n),
+                Evidence::Text(t) => JsValue::from_str(&t),
+            };
+            let _ = js_sys::Reflect::set(obj, &k.into(), &v);
+        }
+        e.into()
+    }
+}
+
+impl From<Failure> for JsValue {
+    fn from(f: Failure) -> JsValue {
+        f.into_js()
+    }
+}
+
+impl From<BudgetExceeded> for Failure {
+    fn from(e: BudgetExceeded) -> Self {
+        Failure::new("BUDGET_EXCEEDED", e)
+            .with("needed", Evidence::Number(e.needed as f64))
+            .with("available", Evidence::Number(e.available as f64))
+    }
+}
+
+impl From<BudgetParseError> for Failure {
+    fn from(e: BudgetParseError) -> Self {
+        Failure::new("INVALID_BUDGET", e)
+    }
+}
+
+impl From<WriteError> for Failure {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Budget(b) => b.into(),
+            WriteError::EmptyId => Failure::new("EMPTY_ID", e),
+            WriteError::IdTooLong { .. } => Failure::new("ID_TOO_LONG", e),
+            WriteError::RecordTooLarge { .. } => Failure::new("RECORD_TOO_LARGE", e),
+            WriteError::Full => Failure::new("STORE_FULL", e),
+            // A refusal added to core later: still an error with a code.
+            _ => Failure::new("WRITE_REFUSED", e),
+        }
+    }
+}
+
+impl From<OpenError> for Failure {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Budget(b) => Failure::from(b),
+            OpenError::Rejected(w) => Failure::from(w),
+            OpenError::Journal(_) => Failure::new("JOURNAL_CORRUPT", e),
+            // Snapshot header/checksum, a block, an inconsistency, or
+            // anything core adds: the snapshot cannot be trusted.
+            _ => Failure::new("SNAPSHOT_CORRUPT", e),
+        }
+    }
+}
+
+impl From<RulesError> for Failure {
+    fn from(e: RulesError) -> Self {
+        let f = Failure::new("INVALID_RULES", &e);
+        match e.rule {
+            Some(r) => f.with("rule", Evidence::Text(r)),
+            None => f,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_errors_get_their_codes() {
+        let b = BudgetExceeded {
+            needed: 10,
+            available: 3,
+        };
+        let f = Failure::from(WriteError::Budget(b));
+        assert_eq!(f.code, "BUDGET_EXCEEDED");
+        assert_eq!(f.evidence[0], ("needed", Evidence::Number(10.0)));
+        assert_eq!(Failure::from(WriteError::EmptyId).code, "EMPTY_ID");
+        assert_eq!(
+            Failure::from(WriteError::IdTooLong { len: 600 }).code,
+            "ID_TOO_LONG"
+        );
+        assert_eq!(
+            Failure::from(OpenError::Inconsistent("index")).code,
+            "SNAPSHOT_CORRUPT"
+        );
+        assert_eq!(Failure::from(OpenError::Budget(b)).code, "BUDGET_EXCEEDED");
+        let r = Failure::from(
+            satchel_core::rules::RankRules::from_json(r#"{"rules":[{"name":"x"}]}"#).unwrap_err(),
+        );
+        assert_eq!(r.code, "INVALID_RULES");
+    }
+
+    #[test]
+    fn every_code_is_documented_in_the_readme() {
+        let readme = include_str!("../README.md");
+        for code in CODES {
+            assert!(
+                readme.contains(&format!("`{code}`")),
+                "{code} missing from wasm/README.md"
+            );
+        }
+        let ts = include_str!("types.d.ts");
+        for code in CODES {
+            assert!(
+                ts.contains(&format!("\"{code}\"")),
+                "{code} missing from SatchelErrorCode"
+            );
+        }
+    }
+}

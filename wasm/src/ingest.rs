@@ -1,0 +1,238 @@
+//! Streaming NDJSON into a store that is smaller than the stream.
+//!
+//! Owns the running totals of one stream and the policy that calls core's
+//! `retain` when the budget refuses a record. Invariants: every line is
+//! counted exactly once (kept, refused or bad); a bad line never stops the
+//! stream; retain runs at most once per refused record, and stops being
+//! tried once it can free nothing (all pinned), so a stream costs at most one
+//! plan per refused record and usually one per ~`100 - retainPercent` % of
+//! the store.
+
+use satchel_core::rules::RankRules;
+use satchel_core::score::RankContext;
+use satchel_core::store::{Store, Upserted, WriteError};
+use wasm_bindgen::JsValue;
+
+use crate::error::Failure;
+use crate::input;
+use crate::lines::{Line, LineSplitter, MAX_LINE_BYTES};
+
+/// Bad lines reported one by one; past this only the count goes on.
+const MAX_REPORTED: usize = 20;
+/// The smallest share of record bytes a retain may plan for before ingest
+/// gives up making room (stops planning, refuses the rest).
+const MIN_RETAIN_PERCENT: u32 = 20;
+
+/// Per-call settings (`IngestOptions`).
+#[derive(Clone, Copy, Debug)]
+pub struct IngestSettings {
+    /// Room stubs may take in a plan, percent.
+    pub stub_share: u8,
+    /// A retain plans for this share of the record bytes held, percent.
+    pub retain_percent: u32,
+}
+
+impl IngestSettings {
+    /// Reads `{ stubSharePercent?, retainPercent? }`.
+    pub fn read(options: &JsValue) -> Result<Self, Failure> {
+        let stub_share = input::opt_count(options, "stubSharePercent", "options", 100.0)?
+            .map_or(20, |n| n as u8);
+        let retain_percent =
+            input::opt_count(options, "retainPercent", "options", 99.0)?.map_or(90, |n| n as u32);
+        if retain_percent < MIN_RETAIN_PERCENT {
+            return Err(Failure::argument(format_args!(
+                "`options.retainPercent` must be from {MIN_RETAIN_PERCENT} to 99"
+            )));
+        }
+        Ok(IngestSettings {
+            stub_share,
+            retain_percent,
+        })
+    }
+}
+
+/// Totals of one stream.
+#[derive(Debug, Default)]
+pub struct Ingest {
+    splitter: LineSplitter,
+    lines: u64,
+    inserted: u64,
+    updated: u64,
+    refused_budget: u64,
+    refused_invalid: u64,
+    bad: u64,
+    retains: u64,
+    evicted: u64,
+    /// Highest plan cut-off seen: every record scoring above it that was
+    /// offered is still held.
+    cutoff: Option<u32>,
+    /// Percent of record bytes the next retain plans for (lowered when a
+    /// retain frees nothing).
+    retain_percent: Option<u32>,
+    /// Retain freed nothing even at the lowest share: stop trying.
+    exhausted: bool,
+    errors: Vec<(u64, &'static str, String)>,
+}
+
+impl Ingest {
+    /// Feeds a chunk.
+    pub fn feed(
+        &mut self,
+        store: &mut Store,
+        chunk: &[u8],
+        settings: IngestSettings,
+        ranking: Option<&(RankRules, RankContext)>,
+    ) {
+        let mut splitter = core::mem::take(&mut self.splitter);
+        splitter.feed(chunk, |line| self.line(store, line, settings, ranking));
+        self.splitter = splitter;
+    }
+
+    /// Ends the stream (a last line without a newline).
+    pub fn finish(&mut self, store: &mut Store, ranking: Option<&(RankRules, RankContext)>) {
+        let settings = IngestSettings {
+            stub_share: 20,
+            retain_percent: self.retain_percent.unwrap_or(90),
+        };
+        let mut splitter = core::mem::take(&mut self.splitter);
+        splitter.finish(|line| self.line(store, line, settings, ranking));
+    }
+
+    fn bad_line(&mut self, failure: Failure) {
+        self.bad += 1;
+        self.note(failure);
+    }
+
+    fn note(&mut self, failure: Failure) {
+        if self.errors.len() < MAX_REPORTED {
+            self.errors
+                .push((self.lines, failure.code, failure.message));
+        }
+    }
+
+    fn line(
+        &mut self,
+        store: &mut Store,
+        line: Line<'_>,
+        settings: IngestSettings,
+        ranking: Option<&(RankRules, RankContext)>,
+    ) {
+        self.lines += 1;
+        let text = match line {
+            Line::TooLong => {
+                return self.bad_line(Failure::record(format_args!(
+                    "line longer than {MAX_LINE_BYTES} bytes"
+                )))
+            }
+            Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {
+                self.lines -= 1; // blank lines are not records
+                return;
+            }
+            Line::Text(t) => t,
+        };
+        let account = match core::str::from_utf8(text) {
+            Ok(s) => match input::parse_account(s) {
+                Ok(a) => a,
+                Err(f) => return self.bad_line(f),
+            },
+            Err(e) => {
+                return self.bad_line(Failure::record(format_args!(
+                    "not UTF-8 (byte {})",
+                    e.valid_up_to()
+                )))
+            }
+        };
+        let mut account = account;
+        let mut retried = false;
+        loop {
+            match store.upsert(account) {
+                Ok(Upserted::Inserted(_)) => self.inserted += 1,
+                Ok(Upserted::Updated(_)) => self.updated += 1,
+                Err(r) if matches!(r.error, WriteError::Budget(_)) => {
+                    if !retried && self.make_room(store, settings, ranking) {
+                        retried = true;
+                        account = r.value;
+                        continue;
+                    }
+                    self.refused_budget += 1;
+                }
+                Err(r) => {
+                    self.refused_invalid += 1;
+                    self.note(Failure::from(r.error));
+                }
+            }
+            return;
+        }
+    }
+
+    /// Runs one retain; true when it evicted something (worth a retry).
+    fn make_room(
+        &mut self,
+        store: &mut Store,
+        settings: IngestSettings,
+        ranking: Option<&(RankRules, RankContext)>,
+    ) -> bool {
+        let Some((rules, ctx)) = ranking else {
+            return false;
+        };
+        if self.exhausted {
+            return false;
+        }
+        let percent = *self.retain_percent.get_or_insert(settings.retain_percent);
+        let b = store.stats().bytes;
+        let records = b.blocks + b.hot + b.index;
+        let target = records / 100 * percent as usize;
+        self.retains += 1;
+        let summary = match store.retain(rules, ctx, settings.stub_share, Some(target)) {
+            Ok(s) => s,
+            Err(e) => {
+                self.exhausted = true;
+                self.note(Failure::from(e));
+                return false;
+            }
+        };
+        let evicted = summary.stubbed + summary.dropped;
+        self.evicted += evicted;
+        self.cutoff = self.cutoff.max(Some(summary.cutoff_score));
+        if evicted == 0 {
+            // The estimate kept everything: plan for less next time.
+            let lower = percent * 3 / 4;
+            if lower < MIN_RETAIN_PERCENT {
+                self.exhausted = true;
+            } else {
+                self.retain_percent = Some(lower);
+            }
+        }
+        evicted > 0
+    }
+
+    /// The running totals as an `IngestReport` object.
+    pub fn report(&self) -> JsValue {
+        let errors = js_sys::Array::new();
+        for (line, code, message) in &self.errors {
+            errors.push(&crate::object(&[
+                ("line", JsValue::from_f64(*line as f64)),
+                ("code", JsValue::from_str(code)),
+                ("message", JsValue::from_str(message)),
+            ]));
+        }
+        let n = |v: u64| JsValue::from_f64(v as f64);
+        crate::object(&[
+            ("lines", n(self.lines)),
+            ("inserted", n(self.inserted)),
+            ("updated", n(self.updated)),
+            ("refusedBudget", n(self.refused_budget)),
+            ("refusedInvalid", n(self.refused_invalid)),
+            ("badLines", n(self.bad)),
+            ("retains", n(self.retains)),
+            ("evicted", n(self.evicted)),
+            (
+                "cutoff",
+                self.cutoff
+                    .map_or(JsValue::NULL, |c| JsValue::from_f64(c.into())),
+            ),
+            ("pendingBytes", n(self.splitter.pending() as u64)),
+            ("errors", errors.into()),
+        ])
+    }
+}

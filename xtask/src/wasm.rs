@@ -1,0 +1,210 @@
+//! `cargo xtask wasm [--million]`: the npm packages of `wasm/`.
+//!
+//! Installs what is missing (the wasm target, wasm-pack, wasm-bindgen-cli at
+//! the version Cargo.lock pins, the npm devDependencies binaryen and wabt),
+//! builds three packages, optimizes them with binaryen's wasm-opt, validates
+//! the legacy one as WebAssembly MVP, prints sizes and runs the Node tests:
+//!
+//! | dir | target | wasm |
+//! |---|---|---|
+//! | `wasm/pkg-web` | ES module (browsers, bundlers) | default features |
+//! | `wasm/pkg-node` | CommonJS for Node | default features |
+//! | `wasm/pkg-legacy` | ES module (browsers, bundlers) | MVP only |
+//!
+//! The legacy build compiles with `-C target-cpu=mvp` into its own target
+//! dir (so neither build invalidates the other), and wasm-opt lowers what the
+//! precompiled std still carries (bulk memory, sign extension, saturating
+//! float conversions). `strip = true` in the `wasm-release` profile matters:
+//! see shared/DESIGN.md, build notes.
+
+use std::process::{exit, Command};
+
+use crate::{root, step};
+
+/// Pinned so that every machine builds with the same packer.
+const WASM_PACK_VERSION: &str = "0.15.1";
+
+/// wasm-opt flags of the modern builds: the features rustc's wasm32 target
+/// emits by default.
+const MODERN_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+];
+
+/// wasm-opt flags of the legacy build: read what std carries, lower it away.
+const LEGACY_LOWERING: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--llvm-memory-copy-fill-lowering",
+    "--signext-lowering",
+    "--llvm-nontrapping-fptoint-lowering",
+];
+
+/// wasm-validate with every post-MVP feature off.
+pub const MVP_ONLY: &[&str] = &[
+    "--disable-mutable-globals",
+    "--disable-saturating-float-to-int",
+    "--disable-sign-extension",
+    "--disable-simd",
+    "--disable-multi-value",
+    "--disable-bulk-memory",
+    "--disable-reference-types",
+];
+
+struct Package {
+    dir: &'static str,
+    target: &'static str,
+    legacy: bool,
+}
+
+const PACKAGES: &[Package] = &[
+    Package {
+        dir: "pkg-web",
+        target: "web",
+        legacy: false,
+    },
+    Package {
+        dir: "pkg-node",
+        target: "nodejs",
+        legacy: false,
+    },
+    Package {
+        dir: "pkg-legacy",
+        target: "web",
+        legacy: true,
+    },
+];
+
+pub fn run(million: bool) {
+    let wasm = root().join("wasm");
+    let mut target = Command::new("rustup");
+    target.args(["target", "add", "wasm32-unknown-unknown"]);
+    step("install the wasm target", target);
+    install_if_missing(
+        "wasm-pack",
+        WASM_PACK_VERSION,
+        &["wasm-pack", "--version", WASM_PACK_VERSION, "--locked"],
+    );
+    let bindgen = locked_version("wasm-bindgen");
+    // Not --locked: its lock file names a webpki-roots release the registry
+    // no longer serves.
+    install_if_missing(
+        "wasm-bindgen",
+        &bindgen,
+        &["wasm-bindgen-cli", "--version", &bindgen],
+    );
+    let mut npm = Command::new("npm");
+    npm.current_dir(&wasm)
+        .args(["ci", "--no-audit", "--no-fund"]);
+    step("npm ci in wasm/ (binaryen, wabt)", npm);
+
+    let bin = wasm.join("node_modules/.bin");
+    for p in PACKAGES {
+        let mut build = Command::new("wasm-pack");
+        build.current_dir(&wasm).args([
+            "build",
+            "--target",
+            p.target,
+            "--out-dir",
+            p.dir,
+            "--profile",
+            "wasm-release",
+            "--no-opt",
+        ]);
+        if p.legacy {
+            build
+                .env("RUSTFLAGS", "-C target-cpu=mvp")
+                .env("CARGO_TARGET_DIR", root().join("target/wasm-legacy"));
+        }
+        step(
+            &format!("wasm-pack build {} (--target {})", p.dir, p.target),
+            build,
+        );
+        let file = wasm.join(p.dir).join("satchel_wasm_bg.wasm");
+        let mut opt = Command::new(bin.join("wasm-opt"));
+        opt.arg(&file)
+            .arg("-o")
+            .arg(&file)
+            .args(if p.legacy {
+                LEGACY_LOWERING
+            } else {
+                MODERN_FEATURES
+            })
+            .arg("-Oz");
+        step(&format!("wasm-opt -Oz {}", p.dir), opt);
+        // Build output must not be committed (wasm-pack writes its own
+        // .gitignore too; this keeps `npm pack` of the package clean).
+        let _ = std::fs::remove_file(wasm.join(p.dir).join(".gitignore"));
+    }
+    let legacy = wasm.join("pkg-legacy/satchel_wasm_bg.wasm");
+    let mut validate = Command::new(bin.join("wasm-validate"));
+    validate.args(MVP_ONLY).arg(&legacy);
+    step(
+        "wasm-validate pkg-legacy with every post-MVP feature disabled",
+        validate,
+    );
+    let mut sizes = Command::new("node");
+    sizes.current_dir(&wasm).arg("scripts/sizes.mjs");
+    step("sizes (legacy gzip: target 150 KB, guard 175 KB)", sizes);
+    // tests/*.test.mjs; tests/scale/ (20,000 accounts ranked) waits for core's
+    // 32-bit id-index fix: `npm run test:scale`.
+    let mut files: Vec<String> = std::fs::read_dir(wasm.join("tests"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".test.mjs"))
+                .map(|n| format!("tests/{n}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut tests = Command::new("node");
+    tests.current_dir(&wasm).arg("--test").args(&files);
+    step("Node tests of the packages", tests);
+    if million {
+        let mut m = Command::new("node");
+        m.current_dir(&wasm).arg("scripts/million.mjs");
+        step("1,000,000 accounts into the wasm store capped at 64 MiB", m);
+    }
+}
+
+/// The version of `crate` that Cargo.lock pins.
+fn locked_version(krate: &str) -> String {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap_or_else(|e| {
+        eprintln!("xtask: Cargo.lock: {e}");
+        exit(1)
+    });
+    let needle = format!("name = \"{krate}\"\nversion = \"");
+    let Some(at) = lock.find(&needle) else {
+        eprintln!("xtask: {krate} is not in Cargo.lock");
+        exit(1)
+    };
+    let rest = &lock[at + needle.len()..];
+    rest[..rest.find('"').unwrap_or(0)].to_string()
+}
+
+/// `cargo install` `args` unless `tool --version` already says `version`.
+fn install_if_missing(tool: &str, version: &str, args: &[&str]) {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if let Some(v) = found {
+        if v.split_whitespace().any(|w| w == version) {
+            println!("\n==> {tool} {version}: already installed");
+            return;
+        }
+    }
+    let mut install = crate::cargo();
+    install.arg("install").args(args);
+    step(&format!("cargo install {tool} {version}"), install);
+}
