@@ -11,6 +11,7 @@ mod peers;
 mod planning;
 mod results;
 mod retention;
+mod sealing;
 mod search;
 mod timing;
 
@@ -77,6 +78,13 @@ enum Command {
         #[arg(long, default_value = "fixtures/rules/field-rep.json")]
         rules: String,
     },
+    /// Unlock time (Argon2id) and snapshot seal/open speed.
+    Seal {
+        #[arg(long, default_value_t = 200_000)]
+        accounts: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Plan which of an org's accounts a device keeps, and how fast.
     Plan {
         #[arg(long, default_value_t = 1_000_000)]
@@ -121,6 +129,7 @@ fn main() {
             queries,
             rules,
         } => ("search", search::run(accounts, seed, queries, &rules)),
+        Command::Seal { accounts, seed } => ("seal", sealing::run(accounts, seed)),
         Command::Capacity {
             accounts,
             seed,

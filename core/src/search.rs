@@ -325,6 +325,50 @@ impl SearchIndex {
         }
     }
 
+    /// Writes the index for a snapshot: a flag (0: not kept, rebuild on
+    /// open), then the scores (count, 2 bytes each, little-endian) and the
+    /// pages ([`TermIndex::encode_into`]).
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        if self.disabled {
+            out.push(0);
+            return;
+        }
+        out.push(1);
+        crate::format::put_varint(out, self.ranks.len() as u64);
+        for r in &self.ranks {
+            out.extend_from_slice(&r.get().to_le_bytes());
+        }
+        self.terms.encode_into(out);
+    }
+
+    /// Reads what [`SearchIndex::encode_into`] wrote; `None` for "not kept".
+    pub(crate) fn decode(
+        r: &mut crate::format::Reader<'_>,
+    ) -> Result<Option<SearchIndex>, crate::format::WireError> {
+        use crate::format::WireError;
+        match r.take(1)?[0] {
+            0 => return Ok(None),
+            1 => {}
+            _ => return Err(WireError::Invalid("search index flag")),
+        }
+        let n = r.varint_max(u64::from(u32::MAX), "score count")? as usize;
+        let bytes = r.take(n.checked_mul(2).ok_or(WireError::Invalid("score count"))?)?;
+        let mut ranks = Vec::new();
+        ranks.reserve_exact(n);
+        ranks.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|b| Cell::new(u16::from_le_bytes([b[0], b[1]]))),
+        );
+        let terms = TermIndex::decode(r)?;
+        Ok(Some(SearchIndex {
+            terms,
+            ranks,
+            scratch: Vec::new(),
+            disabled: false,
+        }))
+    }
+
     /// Records `score` as `local`'s rank.
     pub(crate) fn set_score(&self, local: u32, score: u32) {
         if let Some(r) = self.ranks.get(local as usize) {

@@ -155,6 +155,8 @@ pub fn save(store: &Store) -> Vec<u8> {
     for e in store.outbox() {
         format::put_bytes(&mut body, &postcard::to_allocvec(e).unwrap_or_default());
     }
+    // The search index as it is in memory, so that opening need not rebuild it.
+    store.search_index().encode_into(&mut body);
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TRAILER_LEN);
     format::put_header(&mut out, BlobType::Snapshot, body.len() as u64);
     out.extend_from_slice(&body);
@@ -359,8 +361,12 @@ fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {
         last_seq = Some(e.seq);
         store.restore_edit(e).map_err(OpenError::Budget)?;
     }
+    let search = crate::search::SearchIndex::decode(&mut r).map_err(w)?;
     if !r.is_done() {
         return Err(OpenError::Snapshot(WireError::Invalid("trailing bytes")));
+    }
+    if let Some(ix) = search {
+        store.install_search_index(ix);
     }
     store.set_seq(seq);
     Ok(())

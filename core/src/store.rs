@@ -1445,6 +1445,21 @@ impl Store {
         self.search.set_score(local, score);
     }
 
+    /// The search index, for a snapshot.
+    pub(crate) fn search_index(&self) -> &SearchIndex {
+        &self.search
+    }
+
+    /// Installs a search index read from a snapshot, if it fits; otherwise
+    /// leaves the index dropped (a rebuild is tried by the caller).
+    pub(crate) fn install_search_index(&mut self, ix: SearchIndex) -> bool {
+        if ix.heap_bytes() > self.writable() {
+            return false;
+        }
+        self.search = ix;
+        true
+    }
+
     /// Drops the search index and stops maintaining it until
     /// [`Store::rebuild_search_index`] (used while a snapshot loads).
     pub(crate) fn disable_search_index(&mut self) {

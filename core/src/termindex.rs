@@ -17,6 +17,7 @@
 use alloc::vec::Vec;
 
 use crate::budget::{grow_to, growth_bytes, vec_bytes};
+use crate::format::{self, Reader, WireError};
 
 /// A posting: a term key and what it points at.
 pub type Posting = (u64, u64);
@@ -395,6 +396,60 @@ impl TermIndex {
     /// Number of pages (for statistics).
     pub fn pages(&self) -> usize {
         self.pages.len()
+    }
+
+    /// Writes the pages as they are: count, then per page its first key
+    /// (8 bytes, big-endian), first target (varint) and encoded rest.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        format::put_varint(out, self.pages.len() as u64);
+        for p in &self.pages {
+            out.extend_from_slice(&p.first.0.to_be_bytes());
+            format::put_varint(out, p.first.1);
+            format::put_bytes(out, &p.rest);
+        }
+    }
+
+    /// Reads pages written by [`TermIndex::encode_into`], checking that every
+    /// page decodes to strictly increasing postings that follow the previous
+    /// page's, and that no page is larger than this code writes.
+    pub fn decode(r: &mut Reader<'_>) -> Result<TermIndex, WireError> {
+        let count = r.varint_max(u64::from(u32::MAX), "page count")? as usize;
+        let mut ix = TermIndex::default();
+        let mut last: Option<Posting> = None;
+        for _ in 0..count {
+            let key = u64::from_be_bytes(
+                r.take(8)?
+                    .try_into()
+                    .map_err(|_| WireError::Invalid("page key"))?,
+            );
+            let target = r.varint()?;
+            let rest = r.bytes()?;
+            if rest.len() > PAGE_BYTES + 2 * MAX_POSTING_BYTES {
+                return Err(WireError::Invalid("page size"));
+            }
+            let page = Page {
+                first: (key, target),
+                rest: exact_copy(rest),
+            };
+            let postings: Vec<Posting> = page.iter().collect();
+            for &p in &postings {
+                if last.is_some_and(|l| l >= p) {
+                    return Err(WireError::Invalid("postings out of order"));
+                }
+                last = Some(p);
+            }
+            // Only the bytes this code would write: inserts splice pages in
+            // place and rely on it.
+            if encode(&postings, &mut ix.scratch).rest != page.rest {
+                return Err(WireError::Invalid("page not in canonical form"));
+            }
+            ix.postings += postings.len();
+            grow_to(&mut ix.pages, 1);
+            ix.pages.push(page);
+        }
+        ix.pages.shrink_to_fit();
+        ix.scratch = Vec::new();
+        Ok(ix)
     }
 }
 

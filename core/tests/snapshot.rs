@@ -298,6 +298,7 @@ fn duplicate_ids_within_one_block_are_rejected() {
     for _ in 0..4 {
         format::put_varint(&mut body, 0); // no hot records, pins, stubs, outbox edits
     }
+    body.push(0); // no search index: rebuilt on open
     let mut blob = Vec::new();
     format::put_header(&mut blob, format::BlobType::Snapshot, body.len() as u64);
     blob.extend_from_slice(&body);
