@@ -140,7 +140,10 @@ impl fmt::Display for ConflictError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConflictError::NoSuchConflict { seq } => {
-                write!(f, "no open conflict for outbox edit {seq}; list them with conflicts()")
+                write!(
+                    f,
+                    "no open conflict for outbox edit {seq}; list them with conflicts()"
+                )
             }
             ConflictError::Budget(b) => write!(f, "resolving the conflict: {b}"),
         }
@@ -303,11 +306,10 @@ impl Store {
         };
         if side == Resolution::Server {
             if let Some(rec) = c.server_record.clone() {
-                self.upsert(rec)
-                    .map_err(|r| match r.error {
-                        crate::store::WriteError::Budget(b) => ConflictError::Budget(b),
-                        _ => ConflictError::NoSuchConflict { seq },
-                    })?;
+                self.upsert(rec).map_err(|r| match r.error {
+                    crate::store::WriteError::Budget(b) => ConflictError::Budget(b),
+                    _ => ConflictError::NoSuchConflict { seq },
+                })?;
             } else if c.server_deleted {
                 self.delete(&c.id).map_err(ConflictError::Budget)?;
             } else if let Some(mut a) = self.get(&c.id) {
@@ -348,11 +350,9 @@ impl Store {
                     return None;
                 }
                 let mut out = e.clone();
-                out.patch.set.retain(|ch| {
-                    !c.clashes
-                        .iter()
-                        .any(|x| x.local.field() == ch.field())
-                });
+                out.patch
+                    .set
+                    .retain(|ch| !c.clashes.iter().any(|x| x.local.field() == ch.field()));
                 (!out.patch.is_empty()).then_some(out)
             }
             _ => Some(e.clone()),

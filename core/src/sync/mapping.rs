@@ -112,7 +112,10 @@ impl Mapping {
     pub fn check(&self) -> Result<(), ProfileError> {
         if self.canonical {
             if !self.fields.is_empty() {
-                return Err(err("mapping.fields", "give either `canonical: true` or `fields`, not both"));
+                return Err(err(
+                    "mapping.fields",
+                    "give either `canonical: true` or `fields`, not both",
+                ));
             }
             return Ok(());
         }
@@ -122,7 +125,9 @@ impl Mapping {
         for (i, f) in self.fields.iter().enumerate() {
             let at = format!("mapping.fields[{i}]");
             if !(FIELDS.contains(&f.field.as_str())
-                || f.field.strip_prefix("custom.").is_some_and(|n| !n.is_empty()))
+                || f.field
+                    .strip_prefix("custom.")
+                    .is_some_and(|n| !n.is_empty()))
             {
                 return Err(err(
                     &format!("{at}.field"),
@@ -130,7 +135,10 @@ impl Mapping {
                 ));
             }
             if !(f.from.is_empty() || f.from.starts_with('/')) {
-                return Err(err(&format!("{at}.from"), format!("{:?} is not a JSON pointer", f.from)));
+                return Err(err(
+                    &format!("{at}.from"),
+                    format!("{:?} is not a JSON pointer", f.from),
+                ));
             }
             if f.digits > 12 {
                 return Err(err(&format!("{at}.digits"), "at most 12"));
@@ -250,8 +258,13 @@ fn as_text(v: &Value) -> Result<String, String> {
 
 fn as_int(v: &Value) -> Result<i64, String> {
     match v {
-        Value::Number(n) => n.as_i64().ok_or_else(|| format!("{n} is not a whole number")),
-        Value::String(s) => s.trim().parse().map_err(|_| format!("{s:?} is not a whole number")),
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| format!("{n} is not a whole number")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?} is not a whole number")),
         other => Err(format!("{} where a number was expected", describe(other))),
     }
 }
@@ -288,8 +301,17 @@ pub fn format_decimal(v: i64, digits: u8) -> String {
         return v.to_string();
     }
     let p = 10u64.pow(u32::from(digits));
-    let (sign, u) = if v < 0 { ("-", v.unsigned_abs()) } else { ("", v as u64) };
-    format!("{sign}{}.{:0width$}", u / p, u % p, width = usize::from(digits))
+    let (sign, u) = if v < 0 {
+        ("-", v.unsigned_abs())
+    } else {
+        ("", v as u64)
+    };
+    format!(
+        "{sign}{}.{:0width$}",
+        u / p,
+        u % p,
+        width = usize::from(digits)
+    )
 }
 
 fn transform_int(f: &FieldMap, v: &Value) -> Result<i64, String> {
@@ -302,12 +324,15 @@ fn transform_int(f: &FieldMap, v: &Value) -> Result<i64, String> {
         }
         Transform::Decimal => {
             let s = as_text(v)?;
-            parse_decimal(&s, f.digits).ok_or_else(|| format!("{:?} is not a decimal", truncate(&s)))
+            parse_decimal(&s, f.digits)
+                .ok_or_else(|| format!("{:?} is not a decimal", truncate(&s)))
         }
         Transform::Etag => {
             let s = as_text(v)?;
             let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-            digits.parse().map_err(|_| format!("{:?} is not a numeric ETag", truncate(&s)))
+            digits
+                .parse()
+                .map_err(|_| format!("{:?} is not a numeric ETag", truncate(&s)))
         }
         _ => as_int(v),
     }
@@ -354,7 +379,8 @@ fn set_field(a: &mut Account, f: &FieldMap, v: &Value) -> Result<(), String> {
         "next_visit" => a.next_visit = Some(transform_int(f, v)?),
         "updated_at" => a.updated_at = transform_int(f, v)?,
         "version" => {
-            a.version = u64::try_from(transform_int(f, v)?).map_err(|_| "negative version".to_string())?
+            a.version =
+                u64::try_from(transform_int(f, v)?).map_err(|_| "negative version".to_string())?
         }
         "tags" => {
             a.tags = match v {
@@ -384,7 +410,9 @@ fn set_field(a: &mut Account, f: &FieldMap, v: &Value) -> Result<(), String> {
                     Value::Bool(b) => *b,
                     Value::String(s) if s == "true" => true,
                     Value::String(s) if s == "false" => false,
-                    other => return Err(format!("{} where a boolean was expected", describe(other))),
+                    other => {
+                        return Err(format!("{} where a boolean was expected", describe(other)))
+                    }
                 }),
             };
             a.custom.insert(name.into(), value);
@@ -468,7 +496,9 @@ fn put(root: &mut Value, ptr: &str, v: Value) {
             m.insert(p.clone(), v);
             return;
         }
-        cur = m.entry(p.clone()).or_insert_with(|| Value::Object(Map::new()));
+        cur = m
+            .entry(p.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -479,8 +509,14 @@ fn reverse(f: &FieldMap, c: &Change) -> Value {
         _ => None,
     };
     let custom_int = match c {
-        Change::Custom { value: Some(CustomValue::Int(x) | CustomValue::Date(x)), .. } => Some(*x),
-        Change::Custom { value: Some(CustomValue::Decimal { value, .. }), .. } => Some(*value),
+        Change::Custom {
+            value: Some(CustomValue::Int(x) | CustomValue::Date(x)),
+            ..
+        } => Some(*x),
+        Change::Custom {
+            value: Some(CustomValue::Decimal { value, .. }),
+            ..
+        } => Some(*value),
         _ => None,
     };
     let int = int.or(custom_int);
@@ -489,11 +525,14 @@ fn reverse(f: &FieldMap, c: &Change) -> Value {
         (Transform::Iso8601, Some(x)) => Value::String(format_iso8601(x)),
         (Transform::Decimal, Some(x)) => Value::String(format_decimal(x, f.digits)),
         (Transform::Enum, _) => match c {
-            Change::Stage(s) | Change::Custom { value: Some(CustomValue::Enum(s)), .. } => f
-                .values
-                .iter()
-                .find(|(_, ours)| *ours == s)
-                .map_or_else(|| Value::String(s.clone()), |(theirs, _)| Value::String(theirs.clone())),
+            Change::Stage(s)
+            | Change::Custom {
+                value: Some(CustomValue::Enum(s)),
+                ..
+            } => f.values.iter().find(|(_, ours)| *ours == s).map_or_else(
+                || Value::String(s.clone()),
+                |(theirs, _)| Value::String(theirs.clone()),
+            ),
             _ => v,
         },
         (Transform::List, _) => match c {
@@ -501,11 +540,15 @@ fn reverse(f: &FieldMap, c: &Change) -> Value {
             _ => v,
         },
         (_, _) => match c {
-            Change::Custom { value: Some(cv), .. } => match cv {
+            Change::Custom {
+                value: Some(cv), ..
+            } => match cv {
                 CustomValue::Text(s) | CustomValue::Enum(s) => Value::String(s.clone()),
                 CustomValue::Int(x) | CustomValue::Date(x) => Value::from(*x),
                 CustomValue::Bool(b) => Value::Bool(*b),
-                CustomValue::Decimal { value, scale } => Value::String(format_decimal(*value, *scale)),
+                CustomValue::Decimal { value, scale } => {
+                    Value::String(format_decimal(*value, *scale))
+                }
                 CustomValue::Money { minor, .. } => Value::from(*minor),
             },
             _ => v,
@@ -622,7 +665,10 @@ mod tests {
         for t in [0, 1_790_000_000, 951_782_400, -86_400] {
             assert_eq!(parse_iso8601(&format_iso8601(t)), Some(t));
         }
-        assert_eq!(parse_iso8601("2026-09-21T14:05:00.5+02:00"), parse_iso8601("2026-09-21T12:05:00Z"));
+        assert_eq!(
+            parse_iso8601("2026-09-21T14:05:00.5+02:00"),
+            parse_iso8601("2026-09-21T12:05:00Z")
+        );
         assert_eq!(parse_iso8601("2026-13-01"), None);
         assert_eq!(parse_iso8601("2026-01-01T00:00:00Zjunk"), None);
     }

@@ -355,7 +355,9 @@ fn pointer_ok(field: &str, p: &str) -> Result<(), ProfileError> {
     } else {
         Err(err(
             field,
-            format!("{p:?} is not a JSON pointer; start it with `/` (or use \"\" for the whole value)"),
+            format!(
+                "{p:?} is not a JSON pointer; start it with `/` (or use \"\" for the whole value)"
+            ),
         ))
     }
 }
@@ -422,21 +424,28 @@ impl Profile {
             }
         }
         if self.deletion.style == DeletionStyle::Tombstone {
-            let f = self.deletion.field.as_deref().ok_or_else(|| {
-                err("deletion.field", "required for deletion style `tombstone`")
-            })?;
+            let f =
+                self.deletion.field.as_deref().ok_or_else(|| {
+                    err("deletion.field", "required for deletion style `tombstone`")
+                })?;
             pointer_ok("deletion.field", f)?;
         }
         if self.conflict.style == ConflictKind::VersionField {
             let f = self.conflict.field.as_deref().ok_or_else(|| {
-                err("conflict.field", "required for conflict style `version_field`")
+                err(
+                    "conflict.field",
+                    "required for conflict style `version_field`",
+                )
             })?;
             pointer_ok("conflict.field", f)?;
         }
         if let Some(c) = &self.conflict.current {
             pointer_ok("conflict.current", c)?;
         }
-        for (f, m) in [("writes.update", &self.writes.update), ("writes.create", &self.writes.create)] {
+        for (f, m) in [
+            ("writes.update", &self.writes.update),
+            ("writes.create", &self.writes.create),
+        ] {
             if !matches!(m.as_str(), "PATCH" | "PUT" | "POST") {
                 return Err(err(f, format!("{m:?}: use PATCH, PUT or POST")));
             }

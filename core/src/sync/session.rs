@@ -313,8 +313,14 @@ pub struct Report {
 
 #[derive(Clone, Debug)]
 enum Kind {
-    Write { seq: u64, if_match: Option<u64>, create: bool },
-    Page { feed: usize },
+    Write {
+        seq: u64,
+        if_match: Option<u64>,
+        create: bool,
+    },
+    Page {
+        feed: usize,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -367,19 +373,14 @@ pub fn feeds_for(rules: Option<&RankRules>, ctx: &RankContext) -> Vec<Vec<Filter
         Filter::OwnerIn(v) | Filter::TerritoryIn(v) | Filter::StageIn(v) => v.is_empty(),
         _ => false,
     };
-    let alts: Vec<Vec<Filter>> = alts
-        .into_iter()
-        .filter(|a| !a.iter().any(empty))
-        .collect();
+    let alts: Vec<Vec<Filter>> = alts.into_iter().filter(|a| !a.iter().any(empty)).collect();
     if alts.is_empty() || alts.iter().any(Vec::is_empty) {
         return alloc::vec![Vec::new()];
     }
     let mut out: Vec<Vec<Filter>> = Vec::new();
     for (i, a) in alts.iter().enumerate() {
         let subsumed = alts.iter().enumerate().any(|(j, b)| {
-            j != i
-                && b.iter().all(|f| a.contains(f))
-                && (b.len() < a.len() || j < i)
+            j != i && b.iter().all(|f| a.contains(f)) && (b.len() < a.len() || j < i)
         });
         if !subsumed {
             out.push(a.clone());
@@ -436,8 +437,12 @@ fn time_param(t: i64, f: TimeFormat) -> String {
 fn link_next(h: &str) -> Option<String> {
     h.split(',').find_map(|part| {
         let (url, rest) = part.split_once(';')?;
-        rest.contains("rel=\"next\"")
-            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').into())
+        rest.contains("rel=\"next\"").then(|| {
+            url.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .into()
+        })
     })
 }
 
@@ -485,7 +490,11 @@ impl SyncSession {
             })
             .collect();
         let progress = Progress {
-            edits_expected: if config.push { store.outbox().len() as u64 } else { 0 },
+            edits_expected: if config.push {
+                store.outbox().len() as u64
+            } else {
+                0
+            },
             ..Progress::default()
         };
         let phase = if config.push {
@@ -554,7 +563,11 @@ impl SyncSession {
             match self.phase {
                 Phase::Push => {
                     if !self.next_write(store) {
-                        self.phase = if self.config.pull { Phase::Pull(0) } else { Phase::Done };
+                        self.phase = if self.config.pull {
+                            Phase::Pull(0)
+                        } else {
+                            Phase::Done
+                        };
                     }
                 }
                 Phase::Pull(i) if i < self.filters.len() => {
@@ -580,7 +593,9 @@ impl SyncSession {
     }
 
     fn retry(&mut self, status: u16, reason: &str, after_ms: Option<u64>) {
-        let Some(f) = self.inflight.as_mut() else { return };
+        let Some(f) = self.inflight.as_mut() else {
+            return;
+        };
         f.attempts += 1;
         if f.attempts >= self.config.max_attempts {
             self.finished = Some(Action::Failed(SyncError::Http {
@@ -602,7 +617,9 @@ impl SyncSession {
 
     /// Hands the response to the request in flight to the session.
     pub fn handle_response(&mut self, store: &mut Store, resp: HttpResponse) {
-        let Some(f) = self.inflight.clone() else { return };
+        let Some(f) = self.inflight.clone() else {
+            return;
+        };
         self.progress.bytes_done += resp.body.len() as u64;
         if let Some(h) = &self.profile.wipe_header {
             if resp.header(h) == Some("1") {
@@ -635,7 +652,10 @@ impl SyncSession {
             _ => {}
         }
         if resp.body.len() > self.config.max_body_bytes {
-            self.malformed(&f, format!("body of {} bytes is over the limit", resp.body.len()));
+            self.malformed(
+                &f,
+                format!("body of {} bytes is over the limit", resp.body.len()),
+            );
             return;
         }
         self.inflight = None;
@@ -688,7 +708,10 @@ impl SyncSession {
     fn headers(&self, idem: Option<String>) -> Vec<(String, String)> {
         let mut h = Vec::new();
         if self.profile.auth.style == AuthStyle::Bearer {
-            h.push(("Authorization".into(), format!("Bearer {}", self.config.token)));
+            h.push((
+                "Authorization".into(),
+                format!("Bearer {}", self.config.token),
+            ));
         }
         if let Some(d) = &self.profile.device_header {
             h.push((d.clone(), self.config.device.clone()));
@@ -734,7 +757,12 @@ impl SyncSession {
                     PagingStyle::Cursor if feed.in_pass => p.extend(feed.params.iter().cloned()),
                     PagingStyle::Page => p.push((
                         pg.page_param.clone().unwrap_or_default(),
-                        (if feed.in_pass { feed.page } else { pg.first_page }).to_string(),
+                        (if feed.in_pass {
+                            feed.page
+                        } else {
+                            pg.first_page
+                        })
+                        .to_string(),
                     )),
                     PagingStyle::Offset => p.push((
                         pg.offset_param.clone().unwrap_or_default(),
@@ -787,7 +815,8 @@ impl SyncSession {
         resp: &HttpResponse,
     ) -> Result<(), PageError> {
         let m = |s: String| PageError::Malformed(s);
-        let body: Value = serde_json::from_slice(&resp.body).map_err(|e| m(format!("not JSON: {e}")))?;
+        let body: Value =
+            serde_json::from_slice(&resp.body).map_err(|e| m(format!("not JSON: {e}")))?;
         let pg = self.profile.paging.clone();
         let items = body
             .pointer(&pg.items)
@@ -805,7 +834,12 @@ impl SyncSession {
             .as_deref()
             .and_then(|h| resp.header(h))
             .and_then(|v| v.trim().parse().ok())
-            .or_else(|| pg.total.as_deref().and_then(|p| body.pointer(p)).and_then(Value::as_u64))
+            .or_else(|| {
+                pg.total
+                    .as_deref()
+                    .and_then(|p| body.pointer(p))
+                    .and_then(Value::as_u64)
+            })
         {
             self.progress.records_expected = Some(t);
         }
@@ -840,7 +874,8 @@ impl SyncSession {
                 match c {
                     None | Some(Value::Null) => last = true,
                     Some(Value::String(s)) if !s.is_empty() && s.len() <= 4096 => {
-                        let p = alloc::vec![(pg.cursor_param.clone().unwrap_or_default(), s.clone())];
+                        let p =
+                            alloc::vec![(pg.cursor_param.clone().unwrap_or_default(), s.clone())];
                         if feed.in_pass && p == feed.params {
                             return Err(PageError::Endless);
                         }
@@ -890,8 +925,14 @@ impl SyncSession {
             // Page and offset styles cannot see a repeated cursor: a page
             // identical to the one before stands for it.
             let sig = (
-                mapped.first().map(|x| x.id().to_string()).unwrap_or_default(),
-                mapped.last().map(|x| x.id().to_string()).unwrap_or_default(),
+                mapped
+                    .first()
+                    .map(|x| x.id().to_string())
+                    .unwrap_or_default(),
+                mapped
+                    .last()
+                    .map(|x| x.id().to_string())
+                    .unwrap_or_default(),
                 mapped.len(),
             );
             if self.last_page_sig.as_ref() == Some(&sig) {
@@ -982,7 +1023,9 @@ impl SyncSession {
         let upserts = match rejected.error {
             WriteError::Budget(_) => rejected.value,
             other => {
-                return Err(PageError::Malformed(format!("a record is refused by the store: {other}")))
+                return Err(PageError::Malformed(format!(
+                    "a record is refused by the store: {other}"
+                )))
             }
         };
         if let Some(rules) = &self.config.rules {
@@ -990,7 +1033,12 @@ impl SyncSession {
             // before the next (whole-store) plan.
             let target = store.budget().bytes() / 8 * 7;
             if store
-                .retain(rules, &self.config.ctx, self.config.stub_share_percent, Some(target))
+                .retain(
+                    rules,
+                    &self.config.ctx,
+                    self.config.stub_share_percent,
+                    Some(target),
+                )
                 .is_ok()
             {
                 self.report.retained += 1;
@@ -1070,7 +1118,8 @@ impl SyncSession {
                     return true;
                 }
                 Err(reason) => {
-                    self.events.push_back(Event::EditRefused { seq: e.seq, reason });
+                    self.events
+                        .push_back(Event::EditRefused { seq: e.seq, reason });
                     self.hold(&e);
                 }
             }
@@ -1117,7 +1166,11 @@ impl SyncSession {
                 return Err("re-creating a record needs the canonical mapping".into());
             }
             let body = serde_json::to_vec(&a).map_err(|e| e.to_string())?;
-            (p.writes.create.clone(), format!("{}{}", self.config.base_url, p.base_path), body)
+            (
+                p.writes.create.clone(),
+                format!("{}{}", self.config.base_url, p.base_path),
+                body,
+            )
         } else if e.patch.delete {
             let m = p
                 .writes
@@ -1133,7 +1186,11 @@ impl SyncSession {
                         Ok(Value::Object(m)) => m,
                         _ => Map::new(),
                     },
-                    style => mapping::canonical_update(&e.patch.set, &local, style == BodyStyle::MergePatch),
+                    style => mapping::canonical_update(
+                        &e.patch.set,
+                        &local,
+                        style == BodyStyle::MergePatch,
+                    ),
                 }
             } else {
                 match mapping::mapped_update(&p.mapping, &e.patch.set)? {
@@ -1143,7 +1200,9 @@ impl SyncSession {
             };
             if !e.patch.log.is_empty() {
                 if !p.mapping.canonical {
-                    return Err("the profile maps no activities; logged activities cannot be sent".into());
+                    return Err(
+                        "the profile maps no activities; logged activities cannot be sent".into(),
+                    );
                 }
                 // Merge patches replace arrays: send the server's list (the
                 // local one less the logs of later pending edits) plus ours.
@@ -1233,19 +1292,28 @@ impl SyncSession {
                     .and_then(|b| b.get("version"))
                     .and_then(Value::as_u64)
                     .unwrap_or(e.base_version);
-                self.raise(store, &e, Conflict {
-                    seq,
-                    id: e.id.clone(),
-                    server_version: version,
-                    server_deleted: true,
-                    clashes: Vec::new(),
-                    server_record: None,
-                    resolution: None,
-                });
+                self.raise(
+                    store,
+                    &e,
+                    Conflict {
+                        seq,
+                        id: e.id.clone(),
+                        server_version: version,
+                        server_deleted: true,
+                        clashes: Vec::new(),
+                        server_record: None,
+                        resolution: None,
+                    },
+                );
             }
             409 | 412 => {
                 let current = body.as_ref().and_then(|b| {
-                    let p = self.profile.conflict.current.as_deref().unwrap_or("/current");
+                    let p = self
+                        .profile
+                        .conflict
+                        .current
+                        .as_deref()
+                        .unwrap_or("/current");
                     b.pointer(p)
                 });
                 let Some(current) = current.and_then(read) else {
@@ -1343,15 +1411,19 @@ impl SyncSession {
         if let Some(r) = rebased_local(store, current) {
             let _ = store.upsert(r);
         }
-        self.raise(store, e, Conflict {
-            seq: e.seq,
-            id: e.id.clone(),
-            server_version: version,
-            server_deleted: false,
-            clashes,
-            server_record,
-            resolution: None,
-        });
+        self.raise(
+            store,
+            e,
+            Conflict {
+                seq: e.seq,
+                id: e.id.clone(),
+                server_version: version,
+                server_deleted: false,
+                clashes,
+                server_record,
+                resolution: None,
+            },
+        );
     }
 }
 
