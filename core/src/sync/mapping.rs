@@ -153,6 +153,9 @@ impl Mapping {
 
 /// One feed item, mapped.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Items live one page at a time, and most are accounts: boxing would add an
+// allocation per record for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     /// A live account.
     Account(Account),
