@@ -6,6 +6,7 @@
 mod import;
 mod inspect;
 mod rank;
+mod sync;
 
 use satchel::retention;
 
@@ -25,6 +26,40 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Push the outbox to a CRM and pull its changes into a store snapshot
+    /// (created if missing); the position is kept in STORE.sync.json.
+    Sync {
+        /// A built-in profile (reference, json-server) or a profile JSON file.
+        #[arg(long, default_value = "reference")]
+        profile: String,
+        /// The backend (http://127.0.0.1:8787).
+        #[arg(long)]
+        base_url: String,
+        /// Bearer token.
+        #[arg(long, default_value = "")]
+        token: String,
+        /// The snapshot to sync.
+        #[arg(long)]
+        store: PathBuf,
+        /// The store's memory budget.
+        #[arg(long, default_value = "64MiB", value_parser = parse_budget)]
+        budget: Budget,
+        /// The rule set (JSON): its pushdown filters the pull, it plans when full.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// The rep whose device this is.
+        #[arg(long, default_value = "")]
+        me: String,
+        /// The rep's territories, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        territories: Vec<String>,
+        /// This device's id (idempotency keys, wipe).
+        #[arg(long, default_value = "satchel-cli")]
+        device: String,
+        /// "Now" as Unix seconds (default: the clock).
+        #[arg(long)]
+        now: Option<i64>,
+    },
     /// Import canonical NDJSON accounts into a budgeted store snapshot.
     Import {
         /// The store's memory budget (e.g. 64MiB).
@@ -165,6 +200,29 @@ fn parse_budget(s: &str) -> Result<Budget, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Sync {
+            profile,
+            base_url,
+            token,
+            store,
+            budget,
+            rules,
+            me,
+            territories,
+            device,
+            now,
+        } => sync::run(sync::Args {
+            profile,
+            base_url,
+            token,
+            store,
+            budget,
+            rules,
+            me,
+            territories,
+            device,
+            now,
+        }),
         Command::Import {
             budget,
             block_bytes,

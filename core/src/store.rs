@@ -295,6 +295,8 @@ pub struct Store {
     search: SearchIndex,
     /// The rep's edits not yet acknowledged by the backend.
     outbox: Outbox,
+    /// Bases of outbox edits and sync conflicts (see [`crate::conflicts`]).
+    ledger: crate::conflicts::Ledger,
 }
 
 impl Store {
@@ -330,6 +332,7 @@ impl Store {
             last_cutoff: None,
             search: SearchIndex::default(),
             outbox: Outbox::default(),
+            ledger: crate::conflicts::Ledger::default(),
         }
     }
 
@@ -375,7 +378,7 @@ impl Store {
             retention: vec_bytes(&self.pinned)
                 + self.usage.as_ref().map_or(0, UsageSketch::heap_bytes),
             search: self.search.heap_bytes(),
-            outbox: self.outbox.heap_bytes(),
+            outbox: self.outbox.heap_bytes() + self.ledger.heap_bytes(),
         }
     }
 
@@ -1312,6 +1315,15 @@ impl Store {
             .get(id)
             .ok_or_else(|| EditError::NotOnDevice { id: id.into() })?;
         let next_seq = self.outbox.next_seq();
+        // What the edited fields held before: sync tells a field the server
+        // changed from one only the rep changed by comparing with these.
+        let mut base = Vec::with_capacity(patch.set.len());
+        base.extend(
+            patch
+                .set
+                .iter()
+                .map(|c| crate::conflicts::current_value(c, &current)),
+        );
         let e = Edit {
             seq: next_seq,
             id: id.into(),
@@ -1332,7 +1344,9 @@ impl Store {
         } else {
             0
         };
-        let needed = self.outbox.push_cost(&e) + growth_bytes(&self.journal, frame);
+        let needed = self.outbox.push_cost(&e)
+            + growth_bytes(&self.journal, frame)
+            + self.ledger.base_cost(&base);
         self.make_room(needed).map_err(|err| match err {
             WriteError::Budget(b) => EditError::Budget(b),
             other => EditError::Rejected(other),
@@ -1356,6 +1370,11 @@ impl Store {
             self.seq = seq_before;
             return Err(err);
         }
+        // Room was reserved with the edit; the record write cannot have used
+        // it (make_room covered `needed` before, the upsert reserved its own).
+        if self.ledger.base_cost(&base) <= self.available() {
+            self.ledger.push_base(next_seq, base);
+        }
         Ok(next_seq)
     }
 
@@ -1377,7 +1396,21 @@ impl Store {
             return Ok(None);
         }
         self.journal_op(&JournalOpRef::Ack(seq))?;
+        self.ledger.forget(seq);
         Ok(self.outbox.ack(seq))
+    }
+
+    pub(crate) fn ledger(&self) -> &crate::conflicts::Ledger {
+        &self.ledger
+    }
+
+    pub(crate) fn ledger_mut(&mut self) -> &mut crate::conflicts::Ledger {
+        &mut self.ledger
+    }
+
+    /// Bytes left under the ceiling.
+    pub(crate) fn room(&self) -> usize {
+        self.available()
     }
 
     /// Puts an edit read back from a snapshot or journal into the outbox.
@@ -1395,6 +1428,7 @@ impl Store {
 
     /// Drops an acknowledged edit while replaying the journal.
     pub(crate) fn restore_ack(&mut self, seq: u64) {
+        self.ledger.forget(seq);
         self.outbox.ack(seq);
     }
 

@@ -1,0 +1,196 @@
+//! `satchel sync`: the native transport. Pumps a core `SyncSession` with a
+//! small blocking HTTP client (ureq), draws a progress bar on stderr, and
+//! writes the snapshot (then the sync state beside it) atomically at the end.
+//! Decides nothing: every choice is the session's.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use satchel_core::budget::Budget;
+use satchel_core::rules::RankRules;
+use satchel_core::score::RankContext;
+use satchel_core::store::{Store, StoreConfig};
+use satchel_core::sync::profile::{builtin, Profile};
+use satchel_core::sync::{Action, HttpRequest, HttpResponse, SyncConfig, SyncSession, SyncState};
+
+use crate::import::write_atomically;
+
+/// What `satchel sync` was asked.
+pub struct Args {
+    pub profile: String,
+    pub base_url: String,
+    pub token: String,
+    pub store: PathBuf,
+    pub budget: Budget,
+    pub rules: Option<PathBuf>,
+    pub me: String,
+    pub territories: Vec<String>,
+    pub device: String,
+    pub now: Option<i64>,
+}
+
+fn load_profile(name: &str) -> Result<Profile, String> {
+    if let Some(p) = builtin(name) {
+        return Ok(p);
+    }
+    let text = std::fs::read_to_string(name).map_err(|e| {
+        format!(
+            "{name}: not a built-in profile ({}) and not a readable file: {e}",
+            satchel_core::sync::profile::BUILTIN.join(", ")
+        )
+    })?;
+    Profile::from_json(&text).map_err(|e| format!("{name}: {e}"))
+}
+
+fn send(agent: &ureq::Agent, req: &HttpRequest, max: usize) -> Result<HttpResponse, String> {
+    let mut r = agent.request(&req.method, &req.url);
+    for (k, v) in &req.headers {
+        r = r.set(k, v);
+    }
+    let resp = match r.send_bytes(&req.body) {
+        Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+        Err(e) => return Err(e.to_string()),
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
+        .collect();
+    let mut body = Vec::new();
+    // One byte past the limit, so the session sees the body is too large.
+    resp.into_reader()
+        .take(max as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| e.to_string())?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn state_path(store: &Path) -> PathBuf {
+    let mut s = store.as_os_str().to_owned();
+    s.push(".sync.json");
+    PathBuf::from(s)
+}
+
+pub fn run(a: Args) -> Result<ExitCode, String> {
+    let profile = load_profile(&a.profile)?;
+    let config = StoreConfig {
+        journal: false,
+        ..StoreConfig::default()
+    };
+    let mut store = match std::fs::read(&a.store) {
+        Ok(bytes) => {
+            Store::open(Some(&bytes), None, a.budget, config)
+                .map_err(|e| format!("{}: {e}", a.store.display()))?
+                .0
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store::with_config(a.budget, config),
+        Err(e) => return Err(format!("{}: {e}", a.store.display())),
+    };
+    let sp = state_path(&a.store);
+    let state = match std::fs::read_to_string(&sp) {
+        Ok(t) => SyncState::from_json(&t).map_err(|e| format!("{}: {e}", sp.display()))?,
+        Err(_) => SyncState::default(),
+    };
+    let rules = match &a.rules {
+        Some(p) => {
+            let t = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Some(RankRules::from_json(&t).map_err(|e| format!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
+    let now = a.now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    });
+    let ctx = RankContext {
+        now,
+        me: a.me.clone(),
+        territories: a.territories.clone(),
+    };
+    let mut cfg = SyncConfig::new(&a.base_url, &a.token, &a.device, ctx);
+    cfg.rules = rules;
+    let max = cfg.max_body_bytes;
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .build();
+    let started = std::time::Instant::now();
+    let mut session = SyncSession::new(profile, cfg, state, &store);
+    let outcome = loop {
+        match session.poll(&mut store) {
+            Action::Send(req) => match send(&agent, &req, max) {
+                Ok(resp) => session.handle_response(&mut store, resp),
+                Err(e) => session.handle_transport_error(&e),
+            },
+            Action::Wait { millis } => std::thread::sleep(Duration::from_millis(millis)),
+            other => break other,
+        }
+        while let Some(ev) = session.poll_event() {
+            if let satchel_core::sync::Event::Conflict { seq } = ev {
+                eprintln!("\rconflict on outbox edit {seq} (see the store's conflicts)");
+            }
+        }
+        draw(&session, &store);
+    };
+    eprintln!();
+    // The store first, then the position: a crash between the two re-reads
+    // pages (harmless), never skips them.
+    store.compact();
+    write_atomically(&a.store, &store.snapshot())?;
+    write_atomically(&sp, session.state().to_json().as_bytes())?;
+    let secs = started.elapsed().as_secs_f64();
+    match outcome {
+        Action::Done(r) => {
+            println!(
+                "synced in {secs:.1} s: pushed {} (merged {}), conflicts {}, upserted {}, deleted {}, skipped {}, planned {} times; {} records, {} of {} bytes",
+                r.pushed, r.merged, r.conflicts, r.upserted, r.deleted, r.skipped, r.retained,
+                store.len(), store.used_bytes(), store.budget().bytes()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Wipe => {
+            store.erase();
+            write_atomically(&a.store, &store.snapshot())?;
+            let _ = std::fs::remove_file(&sp);
+            Err("the backend ordered this device wiped; the store was erased (confirm with POST /v1/device/wiped)".into())
+        }
+        Action::Auth { status, message } => Err(format!(
+            "HTTP {status}: {message}; log in again and pass the new --token (pages applied so far are saved)"
+        )),
+        Action::Failed(e) => Err(format!("{e} (pages applied so far are saved; run sync again to resume)")),
+        Action::Send(_) | Action::Wait { .. } => unreachable!("the loop only breaks on an end"),
+    }
+}
+
+fn draw(s: &SyncSession, store: &Store) {
+    let p = s.progress();
+    let done = p.records_done;
+    let bar = match p.records_expected {
+        Some(t) if t > 0 => {
+            let filled = ((done.min(t) * 30) / t) as usize;
+            format!(
+                "[{}{}] {done}/{t}",
+                "#".repeat(filled),
+                ".".repeat(30 - filled)
+            )
+        }
+        _ => format!("{done} records"),
+    };
+    eprint!(
+        "\rpush {}/{}  pull {bar}  {:.1} MiB received  store {:.1}/{:.1} MiB ",
+        p.edits_done,
+        p.edits_expected,
+        p.bytes_done as f64 / 1048576.0,
+        store.used_bytes() as f64 / 1048576.0,
+        store.budget().bytes() as f64 / 1048576.0
+    );
+    let _ = std::io::stderr().flush();
+}

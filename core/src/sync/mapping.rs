@@ -1,0 +1,687 @@
+//! Field mapping: a backend's JSON record ↔ Satchel's [`Account`].
+//!
+//! Owns [`Mapping`] (canonical, or a list of [`FieldMap`]s: canonical field ←
+//! JSON pointer, with a value transform), reading a feed item into an
+//! [`Item`] (an account or a tombstone) and writing changed fields back into
+//! a request body. Also the calendar arithmetic the ISO-8601 transform needs.
+//!
+//! Invariant: reading never panics on hostile JSON; every failure is an
+//! error naming the field and the record, and an item either maps whole or
+//! not at all.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::profile::{err, Deletion, DeletionStyle, ProfileError};
+use crate::model::{Account, CustomValue, Geo};
+use crate::outbox::Change;
+
+/// How records are spelled.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// The backend stores Satchel's canonical account JSON as it is.
+    #[serde(default)]
+    pub canonical: bool,
+    /// Otherwise: one entry per canonical field.
+    #[serde(default)]
+    pub fields: Vec<FieldMap>,
+}
+
+/// One canonical field and where the backend keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMap {
+    /// Canonical field: `id`, `name`, `company`, `email`, `phone`,
+    /// `address.street|city|postcode|country`, `geo.lat_e6`, `geo.lon_e6`,
+    /// `territory`, `owner`, `stage`, `deal_value`, `currency`,
+    /// `last_contact`, `next_visit`, `updated_at`, `version`, `tags`, or
+    /// `custom.<name>`.
+    pub field: String,
+    /// JSON pointer inside the backend record (`/properties/name`).
+    pub from: String,
+    /// Value transform (default `text`).
+    #[serde(default, rename = "as")]
+    pub transform: Transform,
+    /// `decimal`: digits after the point kept (money: 2 → minor units).
+    #[serde(default)]
+    pub digits: u8,
+    /// `enum`: backend value → Satchel value.
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+}
+
+/// Value transforms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// A string (numbers are written out: HubSpot ids).
+    #[default]
+    Text,
+    /// An integer (or a string holding one).
+    Int,
+    /// Unix seconds.
+    UnixSeconds,
+    /// Unix milliseconds → seconds.
+    UnixMs,
+    /// ISO-8601 date or date-time → seconds.
+    Iso8601,
+    /// A decimal (number or string) → integer × 10^digits (money in minor units).
+    Decimal,
+    /// `true`/`false` (or `"true"`/`"false"`).
+    Bool,
+    /// One of `values` (unknown values are kept as they are).
+    Enum,
+    /// An ETag (`W/"123"`) → its number.
+    Etag,
+    /// A list of strings, or one string separated by `;`.
+    List,
+}
+
+const FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "company",
+    "email",
+    "phone",
+    "address.street",
+    "address.city",
+    "address.postcode",
+    "address.country",
+    "geo.lat_e6",
+    "geo.lon_e6",
+    "territory",
+    "owner",
+    "stage",
+    "deal_value",
+    "currency",
+    "last_contact",
+    "next_visit",
+    "updated_at",
+    "version",
+    "tags",
+];
+
+impl Mapping {
+    /// Checks the mapping (what [`super::profile::Profile::check`] calls).
+    pub fn check(&self) -> Result<(), ProfileError> {
+        if self.canonical {
+            if !self.fields.is_empty() {
+                return Err(err(
+                    "mapping.fields",
+                    "give either `canonical: true` or `fields`, not both",
+                ));
+            }
+            return Ok(());
+        }
+        if !self.fields.iter().any(|f| f.field == "id") {
+            return Err(err("mapping.fields", "map the `id` field"));
+        }
+        for (i, f) in self.fields.iter().enumerate() {
+            let at = format!("mapping.fields[{i}]");
+            if !(FIELDS.contains(&f.field.as_str())
+                || f.field
+                    .strip_prefix("custom.")
+                    .is_some_and(|n| !n.is_empty()))
+            {
+                return Err(err(
+                    &format!("{at}.field"),
+                    format!("unknown canonical field {:?}", f.field),
+                ));
+            }
+            if !(f.from.is_empty() || f.from.starts_with('/')) {
+                return Err(err(
+                    &format!("{at}.from"),
+                    format!("{:?} is not a JSON pointer", f.from),
+                ));
+            }
+            if f.digits > 12 {
+                return Err(err(&format!("{at}.digits"), "at most 12"));
+            }
+            if f.transform == Transform::Enum && f.values.is_empty() {
+                return Err(err(&format!("{at}.values"), "required for `as: enum`"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One feed item, mapped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+// Items live one page at a time, and most are accounts: boxing would add an
+// allocation per record for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Item {
+    /// A live account.
+    Account(Account),
+    /// A deleted account.
+    Tombstone {
+        /// Its id.
+        id: String,
+    },
+}
+
+impl Item {
+    /// The record's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Item::Account(a) => &a.id,
+            Item::Tombstone { id } => id,
+        }
+    }
+}
+
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Reads one feed item.
+pub fn read_item(m: &Mapping, deletion: &Deletion, item: &Value) -> Result<Item, String> {
+    if !item.is_object() {
+        return Err(format!("a record is {}, not an object", describe(item)));
+    }
+    let id_ptr = if m.canonical {
+        "/id"
+    } else {
+        m.fields
+            .iter()
+            .find(|f| f.field == "id")
+            .map_or("/id", |f| f.from.as_str())
+    };
+    if deletion.style == DeletionStyle::Tombstone {
+        let flag = deletion.field.as_deref().unwrap_or("/deleted");
+        match item.pointer(flag) {
+            Some(Value::Bool(true)) => {
+                let id = match item.pointer(id_ptr) {
+                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                    Some(Value::Number(n)) => n.to_string(),
+                    _ => return Err("a tombstone without an id".into()),
+                };
+                return Ok(Item::Tombstone { id });
+            }
+            None | Some(Value::Bool(false)) | Some(Value::Null) => {}
+            Some(v) => return Err(format!("`{flag}` is {}, not a boolean", describe(v))),
+        }
+    }
+    let a = if m.canonical {
+        Account::deserialize(item).map_err(|e| {
+            let id = item.get("id").and_then(Value::as_str).unwrap_or("?");
+            format!("record {:?}: {e}", truncate(id))
+        })?
+    } else {
+        read_fields(m, item)?
+    };
+    if a.id.is_empty() {
+        return Err("a record with an empty id".into());
+    }
+    Ok(Item::Account(a))
+}
+
+fn truncate(s: &str) -> &str {
+    let mut end = s.len().min(64);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn read_fields(m: &Mapping, item: &Value) -> Result<Account, String> {
+    let mut a = Account::default();
+    for f in &m.fields {
+        let v = match item.pointer(&f.from) {
+            None | Some(Value::Null) => continue,
+            Some(v) => v,
+        };
+        let bad = |what: &str| format!("field `{}` (from `{}`): {what}", f.field, f.from);
+        set_field(&mut a, f, v).map_err(|e| bad(&e))?;
+    }
+    Ok(a)
+}
+
+fn as_text(v: &Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(format!("{} where text was expected", describe(other))),
+    }
+}
+
+fn as_int(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| format!("{n} is not a whole number")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?} is not a whole number")),
+        other => Err(format!("{} where a number was expected", describe(other))),
+    }
+}
+
+/// `"1234.5"` with 2 digits → 123450 (extra digits are cut, not rounded).
+pub fn parse_decimal(s: &str, digits: u8) -> Option<i64> {
+    let s = s.trim();
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for b in int.bytes() {
+        v = v.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+    }
+    let mut fb = frac.bytes();
+    for _ in 0..digits {
+        let d = fb.next().map_or(0, |b| i64::from(b - b'0'));
+        v = v.checked_mul(10)?.checked_add(d)?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// 123450 with 2 digits → `"1234.50"`.
+pub fn format_decimal(v: i64, digits: u8) -> String {
+    if digits == 0 {
+        return v.to_string();
+    }
+    let p = 10u64.pow(u32::from(digits));
+    let (sign, u) = if v < 0 {
+        ("-", v.unsigned_abs())
+    } else {
+        ("", v as u64)
+    };
+    format!(
+        "{sign}{}.{:0width$}",
+        u / p,
+        u % p,
+        width = usize::from(digits)
+    )
+}
+
+fn transform_int(f: &FieldMap, v: &Value) -> Result<i64, String> {
+    match f.transform {
+        Transform::UnixSeconds | Transform::Int => as_int(v),
+        Transform::UnixMs => Ok(as_int(v)?.div_euclid(1000)),
+        Transform::Iso8601 => {
+            let s = as_text(v)?;
+            parse_iso8601(&s).ok_or_else(|| format!("{:?} is not an ISO-8601 date", truncate(&s)))
+        }
+        Transform::Decimal => {
+            let s = as_text(v)?;
+            parse_decimal(&s, f.digits)
+                .ok_or_else(|| format!("{:?} is not a decimal", truncate(&s)))
+        }
+        Transform::Etag => {
+            let s = as_text(v)?;
+            let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+            digits
+                .parse()
+                .map_err(|_| format!("{:?} is not a numeric ETag", truncate(&s)))
+        }
+        _ => as_int(v),
+    }
+}
+
+fn transform_text(f: &FieldMap, v: &Value) -> Result<String, String> {
+    let s = as_text(v)?;
+    Ok(match f.transform {
+        Transform::Enum => f.values.get(&s).cloned().unwrap_or(s),
+        _ => s,
+    })
+}
+
+fn set_field(a: &mut Account, f: &FieldMap, v: &Value) -> Result<(), String> {
+    let t = |a: &mut String| -> Result<(), String> {
+        *a = transform_text(f, v)?;
+        Ok(())
+    };
+    match f.field.as_str() {
+        "id" => t(&mut a.id)?,
+        "name" => t(&mut a.name)?,
+        "company" => t(&mut a.company)?,
+        "email" => t(&mut a.email)?,
+        "phone" => t(&mut a.phone)?,
+        "address.street" => t(&mut a.address.street)?,
+        "address.city" => t(&mut a.address.city)?,
+        "address.postcode" => t(&mut a.address.postcode)?,
+        "address.country" => t(&mut a.address.country)?,
+        "territory" => t(&mut a.territory)?,
+        "owner" => t(&mut a.owner)?,
+        "stage" => t(&mut a.stage)?,
+        "currency" => t(&mut a.currency)?,
+        "geo.lat_e6" | "geo.lon_e6" => {
+            let n = i32::try_from(transform_int(f, v)?).map_err(|_| "out of range".to_string())?;
+            let g = a.geo.get_or_insert(Geo::default());
+            if f.field == "geo.lat_e6" {
+                g.lat_e6 = n;
+            } else {
+                g.lon_e6 = n;
+            }
+        }
+        "deal_value" => a.deal_value = transform_int(f, v)?,
+        "last_contact" => a.last_contact = Some(transform_int(f, v)?),
+        "next_visit" => a.next_visit = Some(transform_int(f, v)?),
+        "updated_at" => a.updated_at = transform_int(f, v)?,
+        "version" => {
+            a.version =
+                u64::try_from(transform_int(f, v)?).map_err(|_| "negative version".to_string())?
+        }
+        "tags" => {
+            a.tags = match v {
+                Value::Array(xs) => xs.iter().map(as_text).collect::<Result<_, _>>()?,
+                Value::String(s) => s
+                    .split(';')
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect(),
+                other => return Err(format!("{} where a list was expected", describe(other))),
+            }
+        }
+        custom => {
+            let name = custom.strip_prefix("custom.").unwrap_or(custom);
+            let value = match f.transform {
+                Transform::Text | Transform::List => CustomValue::Text(as_text(v)?),
+                Transform::Enum => CustomValue::Enum(transform_text(f, v)?),
+                Transform::Int | Transform::Etag => CustomValue::Int(transform_int(f, v)?),
+                Transform::UnixSeconds | Transform::UnixMs | Transform::Iso8601 => {
+                    CustomValue::Date(transform_int(f, v)?)
+                }
+                Transform::Decimal => CustomValue::Decimal {
+                    value: transform_int(f, v)?,
+                    scale: f.digits,
+                },
+                Transform::Bool => CustomValue::Bool(match v {
+                    Value::Bool(b) => *b,
+                    Value::String(s) if s == "true" => true,
+                    Value::String(s) if s == "false" => false,
+                    other => {
+                        return Err(format!("{} where a boolean was expected", describe(other)))
+                    }
+                }),
+            };
+            a.custom.insert(name.into(), value);
+        }
+    }
+    Ok(())
+}
+
+// ---- writing ---------------------------------------------------------------
+
+/// A change's value as canonical JSON: `(top-level member, nested member, value)`.
+fn canonical_value(c: &Change) -> (String, Option<String>, Value) {
+    let s = |x: &String| Value::String(x.clone());
+    let opt = |x: &Option<i64>| x.map_or(Value::Null, Value::from);
+    match c {
+        Change::Name(x) => ("name".into(), None, s(x)),
+        Change::Company(x) => ("company".into(), None, s(x)),
+        Change::Email(x) => ("email".into(), None, s(x)),
+        Change::Phone(x) => ("phone".into(), None, s(x)),
+        Change::Street(x) => ("address".into(), Some("street".into()), s(x)),
+        Change::City(x) => ("address".into(), Some("city".into()), s(x)),
+        Change::Postcode(x) => ("address".into(), Some("postcode".into()), s(x)),
+        Change::Stage(x) => ("stage".into(), None, s(x)),
+        Change::DealValue(x) => ("deal_value".into(), None, Value::from(*x)),
+        Change::NextVisit(x) => ("next_visit".into(), None, opt(x)),
+        Change::LastContact(x) => ("last_contact".into(), None, opt(x)),
+        Change::Tags(x) => ("tags".into(), None, Value::from(x.clone())),
+        Change::Custom { name, value } => (
+            "custom".into(),
+            Some(name.clone()),
+            value
+                .as_ref()
+                .and_then(|v| serde_json::to_value(v).ok())
+                .unwrap_or(Value::Null),
+        ),
+    }
+}
+
+/// The body of an update for the canonical mapping: `merge` = RFC 7396 (only
+/// the changed members, nested objects merged); otherwise changed top-level
+/// members whole, from `local` (json-server merges one level only).
+pub fn canonical_update(changes: &[Change], local: &Account, merge: bool) -> Map<String, Value> {
+    let mut out = Map::new();
+    let whole = serde_json::to_value(local).unwrap_or(Value::Null);
+    for c in changes {
+        let (top, inner, v) = canonical_value(c);
+        if !merge {
+            let cur = whole.get(&top).cloned().unwrap_or(Value::Null);
+            out.insert(top, cur);
+            continue;
+        }
+        match inner {
+            None => {
+                out.insert(top, v);
+            }
+            Some(k) => {
+                let slot = out.entry(top).or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(m) = slot {
+                    m.insert(k, v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Writes `v` at pointer `ptr` inside `root`, creating objects on the way.
+fn put(root: &mut Value, ptr: &str, v: Value) {
+    let mut cur = root;
+    let parts: Vec<String> = ptr
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    for (i, p) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let Value::Object(m) = cur else { return };
+        if i + 1 == parts.len() {
+            m.insert(p.clone(), v);
+            return;
+        }
+        cur = m
+            .entry(p.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+fn reverse(f: &FieldMap, c: &Change) -> Value {
+    let (_, _, v) = canonical_value(c);
+    let int = match &v {
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    };
+    let custom_int = match c {
+        Change::Custom {
+            value: Some(CustomValue::Int(x) | CustomValue::Date(x)),
+            ..
+        } => Some(*x),
+        Change::Custom {
+            value: Some(CustomValue::Decimal { value, .. }),
+            ..
+        } => Some(*value),
+        _ => None,
+    };
+    let int = int.or(custom_int);
+    match (f.transform, int) {
+        (Transform::UnixMs, Some(x)) => Value::from(x.saturating_mul(1000)),
+        (Transform::Iso8601, Some(x)) => Value::String(format_iso8601(x)),
+        (Transform::Decimal, Some(x)) => Value::String(format_decimal(x, f.digits)),
+        (Transform::Enum, _) => match c {
+            Change::Stage(s)
+            | Change::Custom {
+                value: Some(CustomValue::Enum(s)),
+                ..
+            } => f.values.iter().find(|(_, ours)| *ours == s).map_or_else(
+                || Value::String(s.clone()),
+                |(theirs, _)| Value::String(theirs.clone()),
+            ),
+            _ => v,
+        },
+        (Transform::List, _) => match c {
+            Change::Tags(t) => Value::String(t.join(";")),
+            _ => v,
+        },
+        (_, _) => match c {
+            Change::Custom {
+                value: Some(cv), ..
+            } => match cv {
+                CustomValue::Text(s) | CustomValue::Enum(s) => Value::String(s.clone()),
+                CustomValue::Int(x) | CustomValue::Date(x) => Value::from(*x),
+                CustomValue::Bool(b) => Value::Bool(*b),
+                CustomValue::Decimal { value, scale } => {
+                    Value::String(format_decimal(*value, *scale))
+                }
+                CustomValue::Money { minor, .. } => Value::from(*minor),
+            },
+            _ => v,
+        },
+    }
+}
+
+/// The body of an update for a field mapping; `Err` names a field the
+/// mapping cannot write.
+pub fn mapped_update(m: &Mapping, changes: &[Change]) -> Result<Value, String> {
+    let mut root = Value::Object(Map::new());
+    for c in changes {
+        let field = c.field();
+        let f = m
+            .fields
+            .iter()
+            .find(|f| f.field == field)
+            .ok_or_else(|| format!("the profile maps no `{field}`; the edit cannot be sent"))?;
+        put(&mut root, &f.from, reverse(f, c));
+    }
+    Ok(root)
+}
+
+// ---- calendar ----------------------------------------------------------------
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `2026-09-21`, `2026-09-21T14:05:00Z`, `…T14:05:00.123+02:00` → Unix seconds.
+pub fn parse_iso8601(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: core::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if t.bytes().all(|c| c.is_ascii_digit()) {
+            t.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut t = days_from_civil(y, mo, d) * 86_400;
+    if b.len() == 10 {
+        return Some(t);
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    t += h * 3600 + mi * 60 + se;
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    match b.get(i) {
+        None | Some(b'Z' | b'z') if i + 1 >= b.len() => Some(t),
+        Some(&sign @ (b'+' | b'-')) if b.len() == i + 6 && b[i + 3] == b':' => {
+            let off = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            Some(if sign == b'+' { t - off } else { t + off })
+        }
+        _ => None,
+    }
+}
+
+/// Unix seconds → `2026-09-21T14:05:00Z`.
+pub fn format_iso8601(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_round_trip() {
+        for t in [0, 1_790_000_000, 951_782_400, -86_400] {
+            assert_eq!(parse_iso8601(&format_iso8601(t)), Some(t));
+        }
+        assert_eq!(
+            parse_iso8601("2026-09-21T14:05:00.5+02:00"),
+            parse_iso8601("2026-09-21T12:05:00Z")
+        );
+        assert_eq!(parse_iso8601("2026-13-01"), None);
+        assert_eq!(parse_iso8601("2026-01-01T00:00:00Zjunk"), None);
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(parse_decimal("1234.5", 2), Some(123_450));
+        assert_eq!(parse_decimal("-0.019", 2), Some(-1));
+        assert_eq!(parse_decimal("1e5", 2), None);
+        assert_eq!(format_decimal(123_450, 2), "1234.50");
+        assert_eq!(format_decimal(-5, 2), "-0.05");
+    }
+}

@@ -1,0 +1,508 @@
+//! Adapter profiles: how one HTTP CRM pages, filters, deletes, guards writes
+//! and spells an account, as data (JSON).
+//!
+//! Owns [`Profile`], its parts, [`Profile::from_json`] (which checks the
+//! whole profile and names the offending field) and the built-in profiles
+//! ([`builtin`]). The format is documented in the README ("Adapter
+//! profiles"); the field mapping lives in [`super::mapping`].
+//!
+//! Invariant: a `Profile` returned by [`Profile::from_json`] or [`builtin`]
+//! is complete for its styles: every pointer or parameter its paging,
+//! deletion and conflict styles need is present, so the session never meets
+//! a half-specified profile.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::mapping::Mapping;
+
+/// A backend, described.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Name (shown in errors and stored with the sync state).
+    pub name: String,
+    /// Path of the accounts collection under the base URL (`/v1/accounts`).
+    pub base_path: String,
+    /// How requests authenticate.
+    #[serde(default)]
+    pub auth: Auth,
+    /// Header naming the device (idempotency scope, wipe flag), if any.
+    #[serde(default)]
+    pub device_header: Option<String>,
+    /// Response header that, when `1`, orders the device wiped.
+    #[serde(default)]
+    pub wipe_header: Option<String>,
+    /// Header carrying an idempotency key on writes, if the backend honours one.
+    #[serde(default)]
+    pub idempotency_header: Option<String>,
+    /// How the change feed pages.
+    pub paging: Paging,
+    /// Query parameters the backend filters by (absent: filtered on the device).
+    #[serde(default)]
+    pub filters: Filters,
+    /// Where deletions come from.
+    #[serde(default)]
+    pub deletion: Deletion,
+    /// How writes are guarded against lost updates.
+    #[serde(default)]
+    pub conflict: ConflictStyle,
+    /// Methods and body shape of writes.
+    #[serde(default)]
+    pub writes: Writes,
+    /// Backend JSON ↔ account.
+    pub mapping: Mapping,
+}
+
+/// How requests authenticate.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// `bearer` (`Authorization: Bearer <token>`) or `none`.
+    pub style: AuthStyle,
+}
+
+/// Authentication styles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthStyle {
+    /// `Authorization: Bearer <token>`.
+    #[default]
+    Bearer,
+    /// No credentials.
+    None,
+}
+
+/// Paging styles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PagingStyle {
+    /// The response names the next position as an object whose members are
+    /// query parameters (`next`), and where the next delta starts
+    /// (`watermark`). The reference backend.
+    Keyset,
+    /// The response holds an opaque cursor (`cursor`) sent back in
+    /// `cursor_param` (HubSpot's `paging.next.after`).
+    Cursor,
+    /// The response holds the next page's URL (`next`; absent: the `Link`
+    /// header's `rel="next"`). OData `@odata.nextLink`, Salesforce
+    /// `nextRecordsUrl`.
+    NextUrl,
+    /// Page numbers in `page_param`, from `first_page` (json-server `_page`).
+    Page,
+    /// Record offsets in `offset_param`.
+    Offset,
+}
+
+/// How the change feed pages, and where a delta starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paging {
+    /// The paging style.
+    pub style: PagingStyle,
+    /// JSON pointer to the array of records (`""`: the body is the array).
+    #[serde(default)]
+    pub items: String,
+    /// Page-size parameter.
+    #[serde(default)]
+    pub limit_param: Option<String>,
+    /// Records a page (the engine's choice; 1..=1000).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// `keyset`: pointer to the next position (`null` on the last page);
+    /// `next_url`: pointer to the next URL (absent: the `Link` header);
+    /// `cursor`: pointer to the next cursor (absent or `null`: last page).
+    #[serde(default)]
+    pub next: Option<String>,
+    /// `keyset`: pointer to the position the next delta starts from.
+    #[serde(default)]
+    pub watermark: Option<String>,
+    /// `cursor`: the parameter the cursor goes back in.
+    #[serde(default)]
+    pub cursor_param: Option<String>,
+    /// `page`: the page-number parameter.
+    #[serde(default)]
+    pub page_param: Option<String>,
+    /// `page`: the first page's number (json-server: 1).
+    #[serde(default = "one")]
+    pub first_page: u64,
+    /// `offset`: the offset parameter.
+    #[serde(default)]
+    pub offset_param: Option<String>,
+    /// Styles other than `keyset`: the parameter that asks for records
+    /// updated at or after a time (json-server `updated_at_gte`); the delta
+    /// re-reads that second (idempotent), which is the tie-break.
+    #[serde(default)]
+    pub since_param: Option<String>,
+    /// How `since_param`'s value is written: `unix_seconds` (default),
+    /// `unix_ms` or `iso8601`.
+    #[serde(default)]
+    pub since_format: TimeFormat,
+    /// Parameters every listing sends (sort order: the delta needs the feed
+    /// ascending by update time).
+    #[serde(default)]
+    pub params: Vec<(String, String)>,
+    /// Parameters only the first sync sends (`include_deleted=false`).
+    #[serde(default)]
+    pub first_sync_params: Vec<(String, String)>,
+    /// Header holding the total number of records (`X-Total-Count`), for progress.
+    #[serde(default)]
+    pub total_header: Option<String>,
+    /// Pointer to the total number of records, for progress.
+    #[serde(default)]
+    pub total: Option<String>,
+}
+
+fn default_page_size() -> u32 {
+    200
+}
+fn one() -> u64 {
+    1
+}
+
+/// How a time is written in a query parameter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeFormat {
+    /// Unix seconds.
+    #[default]
+    UnixSeconds,
+    /// Unix milliseconds.
+    UnixMs,
+    /// `2026-09-21T14:05:00Z`.
+    Iso8601,
+}
+
+/// Query parameters for the rules' pushdown filters. A filter without a
+/// parameter is applied on the device only (every filter is re-checked on
+/// the device anyway, so a parameter may filter more loosely, e.g. `>=` for `>`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filters {
+    /// Owner is one of the values.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Territory is one of the values.
+    #[serde(default)]
+    pub territory: Option<String>,
+    /// Stage is one of the values.
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// Has the tag.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Deal value above (or at least) n.
+    #[serde(default)]
+    pub deal_value_above: Option<String>,
+    /// Next visit from (inclusive).
+    #[serde(default)]
+    pub next_visit_from: Option<String>,
+    /// Next visit to (inclusive).
+    #[serde(default)]
+    pub next_visit_to: Option<String>,
+    /// Last contact at or after.
+    #[serde(default)]
+    pub last_contact_since: Option<String>,
+    /// How several values of one filter are sent.
+    #[serde(default)]
+    pub lists: ListStyle,
+}
+
+/// How a filter with several values is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListStyle {
+    /// `owner=a,b`.
+    #[default]
+    Comma,
+    /// `owner=a&owner=b`.
+    Repeat,
+}
+
+/// Where deletions come from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deletion {
+    /// `tombstone` (a record in the feed with `field` true) or `none`.
+    pub style: DeletionStyle,
+    /// `tombstone`: pointer to the deleted flag inside a record.
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+/// Deletion sources.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletionStyle {
+    /// The backend does not report deletions (records deleted there stay on
+    /// the device until evicted).
+    #[default]
+    None,
+    /// Deleted records appear in the feed with a flag.
+    Tombstone,
+}
+
+/// How writes are guarded against lost updates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictStyle {
+    /// `if_match`, `version_field` or `none` (last write wins).
+    pub style: ConflictKind,
+    /// `version_field`: pointer of the version inside the write body.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Pointer, in a 409/412 body, to the record as stored (`/current`).
+    #[serde(default)]
+    pub current: Option<String>,
+}
+
+/// Optimistic-concurrency styles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// No guard: the last write wins.
+    #[default]
+    None,
+    /// `If-Match: "<version>"`; a mismatch is 412.
+    IfMatch,
+    /// The version is sent inside the body; a mismatch is 409 or 412.
+    VersionField,
+}
+
+/// Methods and body shape of writes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Writes {
+    /// Method that changes fields (`PATCH` or `PUT`).
+    #[serde(default = "patch")]
+    pub update: String,
+    /// Method that deletes (`DELETE`); absent: deletes cannot be sent.
+    #[serde(default = "delete")]
+    pub delete: Option<String>,
+    /// Method that creates, at the collection path (`POST`).
+    #[serde(default = "post")]
+    pub create: String,
+    /// `merge_patch` (only the changed fields, nested objects merged),
+    /// `shallow` (changed top-level members whole: `address` as a whole) or
+    /// `full` (the whole record).
+    #[serde(default)]
+    pub body: BodyStyle,
+}
+
+fn patch() -> String {
+    "PATCH".into()
+}
+fn delete() -> Option<String> {
+    Some("DELETE".into())
+}
+fn post() -> String {
+    "POST".into()
+}
+
+impl Default for Writes {
+    fn default() -> Self {
+        Writes {
+            update: patch(),
+            delete: delete(),
+            create: post(),
+            body: BodyStyle::default(),
+        }
+    }
+}
+
+/// Write body shapes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyStyle {
+    /// RFC 7396 merge patch of the changed fields.
+    #[default]
+    MergePatch,
+    /// Changed top-level members, whole.
+    Shallow,
+    /// The whole record.
+    Full,
+}
+
+/// A profile that cannot be used; the message names the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileError {
+    /// The field, as a path (`paging.next`), or `profile` for JSON errors.
+    pub field: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "profile field `{}`: {}", self.field, self.message)
+    }
+}
+
+pub(crate) fn err(field: &str, message: impl Into<String>) -> ProfileError {
+    ProfileError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn pointer_ok(field: &str, p: &str) -> Result<(), ProfileError> {
+    if p.is_empty() || p.starts_with('/') {
+        Ok(())
+    } else {
+        Err(err(
+            field,
+            format!(
+                "{p:?} is not a JSON pointer; start it with `/` (or use \"\" for the whole value)"
+            ),
+        ))
+    }
+}
+
+fn need<'a>(field: &str, v: &'a Option<String>, style: &str) -> Result<&'a str, ProfileError> {
+    v.as_deref()
+        .ok_or_else(|| err(field, format!("required for paging style `{style}`")))
+}
+
+impl Profile {
+    /// Parses and checks a profile.
+    ///
+    /// ```
+    /// use satchel_core::sync::profile::Profile;
+    /// let e = Profile::from_json(r#"{"name":"x","base_path":"/a","paging":{"style":"keyset"},
+    ///     "mapping":{"canonical":true}}"#).unwrap_err();
+    /// assert_eq!(e.field, "paging.next");
+    /// ```
+    pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
+        let p: Profile = serde_json::from_str(text).map_err(|e| err("profile", e.to_string()))?;
+        p.check()?;
+        Ok(p)
+    }
+
+    /// Checks a profile built in code (what [`Profile::from_json`] checks).
+    pub fn check(&self) -> Result<(), ProfileError> {
+        if self.name.is_empty() {
+            return Err(err("name", "must not be empty"));
+        }
+        if !self.base_path.starts_with('/') {
+            return Err(err("base_path", "must start with `/`"));
+        }
+        let pg = &self.paging;
+        pointer_ok("paging.items", &pg.items)?;
+        if !(1..=1000).contains(&pg.page_size) {
+            return Err(err("paging.page_size", "must be 1..=1000"));
+        }
+        for (f, v) in [
+            ("paging.next", &pg.next),
+            ("paging.watermark", &pg.watermark),
+            ("paging.total", &pg.total),
+        ] {
+            if let Some(v) = v {
+                pointer_ok(f, v)?;
+            }
+        }
+        match pg.style {
+            PagingStyle::Keyset => {
+                need("paging.next", &pg.next, "keyset")?;
+                need("paging.watermark", &pg.watermark, "keyset")?;
+            }
+            PagingStyle::Cursor => {
+                need("paging.next", &pg.next, "cursor")?;
+                need("paging.cursor_param", &pg.cursor_param, "cursor")?;
+            }
+            PagingStyle::NextUrl => {}
+            PagingStyle::Page => {
+                need("paging.page_param", &pg.page_param, "page")?;
+                need("paging.limit_param", &pg.limit_param, "page")?;
+            }
+            PagingStyle::Offset => {
+                need("paging.offset_param", &pg.offset_param, "offset")?;
+                need("paging.limit_param", &pg.limit_param, "offset")?;
+            }
+        }
+        if self.deletion.style == DeletionStyle::Tombstone {
+            let f =
+                self.deletion.field.as_deref().ok_or_else(|| {
+                    err("deletion.field", "required for deletion style `tombstone`")
+                })?;
+            pointer_ok("deletion.field", f)?;
+        }
+        if self.conflict.style == ConflictKind::VersionField {
+            let f = self.conflict.field.as_deref().ok_or_else(|| {
+                err(
+                    "conflict.field",
+                    "required for conflict style `version_field`",
+                )
+            })?;
+            pointer_ok("conflict.field", f)?;
+        }
+        if let Some(c) = &self.conflict.current {
+            pointer_ok("conflict.current", c)?;
+        }
+        for (f, m) in [
+            ("writes.update", &self.writes.update),
+            ("writes.create", &self.writes.create),
+        ] {
+            if !matches!(m.as_str(), "PATCH" | "PUT" | "POST") {
+                return Err(err(f, format!("{m:?}: use PATCH, PUT or POST")));
+            }
+        }
+        self.mapping.check()
+    }
+}
+
+/// The built-in profiles, by name: `reference`, `json-server`.
+pub fn builtin(name: &str) -> Option<Profile> {
+    let text = match name {
+        "reference" => REFERENCE,
+        "json-server" => JSON_SERVER,
+        _ => return None,
+    };
+    Some(Profile::from_json(text).expect("built-in profiles are valid"))
+}
+
+/// Names of the built-in profiles.
+pub const BUILTIN: [&str; 2] = ["reference", "json-server"];
+
+/// The reference backend (`fixtures/BACKEND.md`).
+pub const REFERENCE: &str = r#"{
+  "name": "reference",
+  "base_path": "/v1/accounts",
+  "auth": {"style": "bearer"},
+  "device_header": "X-Satchel-Device",
+  "wipe_header": "X-Satchel-Wipe",
+  "idempotency_header": "Idempotency-Key",
+  "paging": {"style": "keyset", "items": "/items", "limit_param": "limit", "page_size": 500,
+             "next": "/next", "watermark": "/watermark",
+             "first_sync_params": [["include_deleted", "false"]]},
+  "filters": {"owner": "owner", "territory": "territory", "stage": "stage", "tag": "tag",
+              "deal_value_above": "deal_value_above", "next_visit_from": "next_visit_from",
+              "next_visit_to": "next_visit_to", "last_contact_since": "last_contact_since",
+              "lists": "comma"},
+  "deletion": {"style": "tombstone", "field": "/deleted"},
+  "conflict": {"style": "if_match", "current": "/current"},
+  "writes": {"update": "PATCH", "delete": "DELETE", "create": "POST", "body": "merge_patch"},
+  "mapping": {"canonical": true}
+}"#;
+
+/// npm `json-server` 0.17 serving `{"accounts": [canonical accounts]}`.
+pub const JSON_SERVER: &str = r#"{
+  "name": "json-server",
+  "base_path": "/accounts",
+  "auth": {"style": "none"},
+  "paging": {"style": "page", "items": "", "page_param": "_page", "limit_param": "_limit",
+             "page_size": 200, "since_param": "updated_at_gte",
+             "params": [["_sort", "updated_at,id"], ["_order", "asc,asc"]],
+             "total_header": "X-Total-Count"},
+  "filters": {"owner": "owner", "territory": "territory", "stage": "stage",
+              "deal_value_above": "deal_value_gte", "next_visit_from": "next_visit_gte",
+              "next_visit_to": "next_visit_lte", "last_contact_since": "last_contact_gte",
+              "lists": "repeat"},
+  "deletion": {"style": "none"},
+  "conflict": {"style": "none"},
+  "writes": {"update": "PATCH", "delete": "DELETE", "create": "POST", "body": "shallow"},
+  "mapping": {"canonical": true}
+}"#;
