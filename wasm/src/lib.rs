@@ -114,6 +114,8 @@ fn stats_object(s: &Stats, stubs: usize, used: usize) -> JsValue {
                 ("dictionary", size(b.dictionary)),
                 ("stubs", size(b.stubs)),
                 ("retention", size(b.retention)),
+                ("search", size(b.search)),
+                ("outbox", size(b.outbox)),
             ]),
         ),
     ])

@@ -132,6 +132,8 @@ export interface Stats {
   bytes: {
     blocks: number; hot: number; index: number; cache: number;
     journal: number; dictionary: number; stubs: number; retention: number;
+    /** The search index and each record's last score. */ search: number;
+    /** Pending offline edits (and, with sync, their bases and conflicts). */ outbox: number;
   };
 }
 
