@@ -101,7 +101,8 @@ pub fn run(n: u64, seed: u64, budget: Budget, rules_path: &str) -> String {
         md,
         "\nPlan time covers every pass (quota thresholds, score histogram, decisions) over records already in memory; \
          the planner's working memory is fixed (histograms), whatever the org's size. Costs are estimated from each \
-         record's encoded size at the measured 3.2× block ratio plus 16 bytes of index."
+         record's encoded size at the measured 3.2× block ratio plus 16 bytes of id index and {} of search postings.",
+        satchel_core::plan::SEARCH_BYTES_PER_RECORD
     );
     md
 }

@@ -233,6 +233,7 @@ impl Store {
         self.compact();
         // An index dropped at open comes back once the plan made room.
         self.rebuild_search_index();
+        self.refresh_search_marks();
         self.set_last_cutoff(summary.lowest_kept_score);
         Ok(summary)
     }

@@ -256,8 +256,9 @@ impl SearchIndex {
         }
         grow_to(&mut self.scratch, terms::MAX_TERMS);
         terms::record_terms(a, &mut self.scratch);
+        let rank = self.rank(local);
         for &k in &self.scratch {
-            self.terms.insert((k, u64::from(local)));
+            self.terms.insert_marked((k, u64::from(local)), rank);
         }
         self.scratch.clear();
     }
@@ -284,8 +285,8 @@ impl SearchIndex {
         t.len()
     }
 
-    /// Indexes the stub of `id` named `name`.
-    pub(crate) fn add_stub(&mut self, id: &str, name: &str) {
+    /// Indexes the stub of `id` named `name`, scored `score`.
+    pub(crate) fn add_stub(&mut self, id: &str, name: &str, score: u32) {
         if self.disabled {
             return;
         }
@@ -293,18 +294,18 @@ impl SearchIndex {
         terms::stub_terms(name, &mut self.scratch);
         let target = stub_target(id);
         for &k in &self.scratch {
-            self.terms.insert((k, target));
+            self.terms.insert_marked((k, target), quantize(score));
         }
         self.scratch.clear();
     }
 
     /// Forgets the stub of `id` named `name`. Another stub whose id has the
     /// same tag may share a posting; it is put back from `others`.
-    pub(crate) fn remove_stub<'a>(
+    pub(crate) fn remove_stub(
         &mut self,
         id: &str,
         name: &str,
-        others: impl Iterator<Item = &'a str>,
+        others: impl Iterator<Item = (String, u32)>,
     ) {
         if self.disabled {
             return;
@@ -315,11 +316,11 @@ impl SearchIndex {
             self.terms.remove((k, target));
         }
         self.scratch.clear();
-        for other in others {
+        for (other, score) in others {
             // Re-adding never grows past what the removal freed.
-            terms::stub_terms(other, &mut self.scratch);
+            terms::stub_terms(&other, &mut self.scratch);
             for &k in &self.scratch {
-                self.terms.insert((k, target));
+                self.terms.insert_marked((k, target), quantize(score));
             }
             self.scratch.clear();
         }
@@ -378,6 +379,19 @@ impl SearchIndex {
 
     fn rank(&self, local: u32) -> u16 {
         self.ranks.get(local as usize).map_or(0, Cell::get)
+    }
+
+    /// Recomputes each page's mark (the best rank in it), after scores
+    /// changed; `stub_rank` gives a stub target's rank by its tag.
+    pub(crate) fn refresh_marks(&mut self, stub_rank: impl Fn(u32) -> u16) {
+        let ranks = &self.ranks;
+        self.terms.refresh_marks(|(_, t)| {
+            if t >= STUB {
+                stub_rank(t as u32)
+            } else {
+                ranks.get(t as usize).map_or(0, Cell::get)
+            }
+        });
     }
 
     /// True when the index is maintained and searchable.
@@ -508,6 +522,20 @@ impl TopN {
         }
     }
 
+    /// True when no candidate of `class` with a rank of at most `rank` can
+    /// enter any more.
+    fn cannot_take(&self, class: MatchClass, rank: u16) -> bool {
+        if self.best.len() < self.limit {
+            return false;
+        }
+        match self.best.last() {
+            Some(&(worst_class, not_worst_rank, _)) => {
+                class > worst_class || (class == worst_class && rank < !not_worst_rank)
+            }
+            None => false,
+        }
+    }
+
     fn offer(&mut self, class: MatchClass, rank: u16, target: u64) {
         let entry = (class, !rank, target);
         if self.best.len() == self.limit && self.best.last().is_some_and(|w| entry >= *w) {
@@ -605,16 +633,27 @@ pub(crate) fn run(src: &impl Source, q: &Query) -> Result<Vec<Hit>, SearchError>
 
     let pieces: Vec<Vec<Piece>> = words.iter().map(word_pieces).collect();
     if pieces.len() == 1 && pieces[0].len() == 1 && phone.is_empty() {
-        // One piece: stream its postings into the top N.
+        // One piece: stream its postings into the top N, passing over pages
+        // whose best rank cannot enter it (past the exact matches, which sit
+        // first in the range).
+        let top = core::cell::RefCell::new(top);
         for r in &pieces[0][0] {
-            ix.scan(r.lo, r.hi, |(k, t)| {
-                if passes(t) {
-                    top.offer(class_of(r, k), rank_of(t), t);
-                }
-                true
-            });
+            ix.terms.scan_skipping(
+                r.lo,
+                r.hi,
+                |first_key, mark| {
+                    r.exact.map_or(true, |e| first_key > e)
+                        && top.borrow().cannot_take(r.class, mark)
+                },
+                |(k, t)| {
+                    if passes(t) {
+                        top.borrow_mut().offer(class_of(r, k), rank_of(t), t);
+                    }
+                    true
+                },
+            );
         }
-        return Ok(resolve(src, top, &words));
+        return Ok(resolve(src, top.into_inner(), &words));
     }
 
     // Every piece of every word must match; a word's class is its first

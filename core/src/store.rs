@@ -787,10 +787,9 @@ impl Store {
         // first; not journaled, so a replay may bring back those that fit).
         if needed > self.writable() && !self.stubs.is_empty() {
             for (id, name) in self.stubs.shed(needed - self.writable()) {
-                let tag = crate::index::tag_of(&id);
-                let others = self.stubs.names_with_tag(tag);
+                let others = self.stubs.with_tag(crate::index::tag_of(&id));
                 self.search
-                    .remove_stub(&id, &name, others.iter().map(String::as_str));
+                    .remove_stub(&id, &name, others.into_iter().map(|s| (s.1, s.2)));
             }
         }
         if needed > self.writable() {
@@ -1266,7 +1265,7 @@ impl Store {
             return false;
         }
         self.stubs.insert(id, name, score);
-        self.search.add_stub(id, name);
+        self.search.add_stub(id, name, score);
         true
     }
 
@@ -1280,9 +1279,9 @@ impl Store {
             return;
         };
         self.stubs.remove(id);
-        let others = self.stubs.names_with_tag(crate::index::tag_of(id));
+        let others = self.stubs.with_tag(crate::index::tag_of(id));
         self.search
-            .remove_stub(id, &stub.name, others.iter().map(String::as_str));
+            .remove_stub(id, &stub.name, others.into_iter().map(|s| (s.1, s.2)));
     }
 
     // ---- the rep's edits ---------------------------------------------------
@@ -1484,6 +1483,13 @@ impl Store {
         &self.search
     }
 
+    /// Bytes the search index takes in a snapshot (for density figures).
+    pub fn search_snapshot_len(&self) -> usize {
+        let mut v = Vec::new();
+        self.search.encode_into(&mut v);
+        v.len()
+    }
+
     /// Installs a search index read from a snapshot, if it fits; otherwise
     /// leaves the index dropped (a rebuild is tried by the caller).
     pub(crate) fn install_search_index(&mut self, ix: SearchIndex) -> bool {
@@ -1491,7 +1497,21 @@ impl Store {
             return false;
         }
         self.search = ix;
+        self.refresh_search_marks();
         true
+    }
+
+    /// Recomputes the search index's page marks after scores changed.
+    pub(crate) fn refresh_search_marks(&mut self) {
+        let stubs = &self.stubs;
+        self.search.refresh_marks(|tag| {
+            stubs
+                .with_tag(tag)
+                .iter()
+                .map(|s| search::quantize(s.2))
+                .max()
+                .unwrap_or(0)
+        });
     }
 
     /// Drops the search index and stops maintaining it until
@@ -1527,7 +1547,7 @@ impl Store {
                 fits = false;
                 break;
             }
-            ix.add_stub(&stub.id, &stub.name);
+            ix.add_stub(&stub.id, &stub.name, stub.score);
         }
         if fits {
             self.search = ix;

@@ -182,11 +182,6 @@ impl StubTable {
         out
     }
 
-    /// The names of the stubs whose id has tag `tag`.
-    pub fn names_with_tag(&self, tag: u32) -> Vec<String> {
-        self.with_tag(tag).into_iter().map(|s| s.1).collect()
-    }
-
     /// Drops the lowest-scoring stubs until about `bytes` would be freed, then
     /// rebuilds the table at its new size so the memory really goes back.
     /// Stubs are the first thing a full store gives up. Returns the (id,

@@ -39,6 +39,10 @@ struct Page {
 #[derive(Default)]
 pub struct TermIndex {
     pages: Vec<Page>,
+    /// Per page, an upper bound of its postings' marks (a caller's value per
+    /// posting, e.g. a rank): a scan may skip a page whose mark says nothing
+    /// in it can matter. Kept an upper bound by every insert and split.
+    marks: Vec<u16>,
     postings: usize,
     /// Encoding scratch, emptied (not freed: its capacity is counted) after use.
     scratch: Vec<u8>,
@@ -238,6 +242,7 @@ impl TermIndex {
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         vec_bytes(&self.pages)
+            + vec_bytes(&self.marks)
             + self.pages.iter().map(|p| vec_bytes(&p.rest)).sum::<usize>()
             + vec_bytes(&self.scratch)
     }
@@ -257,6 +262,7 @@ impl TermIndex {
     pub fn insert_cost(&self, n: usize) -> usize {
         n * MAX_POSTING_BYTES
             + growth_bytes(&self.pages, n)
+            + growth_bytes(&self.marks, n)
             + (PAGE_BYTES + 2 * MAX_POSTING_BYTES).saturating_sub(self.scratch.capacity())
     }
 
@@ -270,13 +276,21 @@ impl TermIndex {
     /// Adds `p`; true if it was not there. Room must have been checked with
     /// [`TermIndex::insert_cost`].
     pub fn insert(&mut self, p: Posting) -> bool {
+        self.insert_marked(p, 0)
+    }
+
+    /// Adds `p`, whose mark is `mark`; true if it was not there.
+    pub fn insert_marked(&mut self, p: Posting, mark: u16) -> bool {
         if self.pages.is_empty() {
             grow_to(&mut self.pages, 1);
+            grow_to(&mut self.marks, 1);
             self.pages.push(encode(&[p], &mut self.scratch));
+            self.marks.push(mark);
             self.postings += 1;
             return true;
         }
         let i = self.page_of(p);
+        self.marks[i] = self.marks[i].max(mark);
         let page = &self.pages[i];
         grow_to(&mut self.scratch, PAGE_BYTES + 2 * MAX_POSTING_BYTES);
         self.scratch.clear();
@@ -322,8 +336,10 @@ impl TermIndex {
         let left = encode(&all[..half], &mut self.scratch);
         let right = encode(&all[half..], &mut self.scratch);
         grow_to(&mut self.pages, 1);
+        grow_to(&mut self.marks, 1);
         self.pages[i] = left;
         self.pages.insert(i + 1, right);
+        self.marks.insert(i + 1, self.marks[i]);
         true
     }
 
@@ -340,6 +356,7 @@ impl TermIndex {
             it.next();
             let Some(second) = it.next() else {
                 self.pages.remove(i);
+                self.marks.remove(i);
                 self.postings -= 1;
                 return true;
             };
@@ -385,6 +402,45 @@ impl TermIndex {
                     return;
                 }
             }
+        }
+    }
+
+    /// Like [`TermIndex::scan`], but first asks `skip(first key, mark)` of
+    /// every page and passes over the pages it says to (their postings cannot
+    /// matter to the caller).
+    pub fn scan_skipping(
+        &self,
+        lo: u64,
+        hi: u64,
+        mut skip: impl FnMut(u64, u16) -> bool,
+        mut each: impl FnMut(Posting) -> bool,
+    ) {
+        if lo > hi || self.pages.is_empty() {
+            return;
+        }
+        let start = self.page_of((lo, 0));
+        for (page, &mark) in self.pages[start..].iter().zip(&self.marks[start..]) {
+            if page.first.0 > hi {
+                return;
+            }
+            if skip(page.first.0, mark) {
+                continue;
+            }
+            for p in page.iter() {
+                if p.0 > hi {
+                    return;
+                }
+                if p.0 >= lo && !each(p) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sets every page's mark to the largest `mark_of` of its postings.
+    pub fn refresh_marks(&mut self, mut mark_of: impl FnMut(Posting) -> u16) {
+        for (page, mark) in self.pages.iter().zip(self.marks.iter_mut()) {
+            *mark = page.iter().map(&mut mark_of).max().unwrap_or(0);
         }
     }
 
@@ -445,9 +501,13 @@ impl TermIndex {
             }
             ix.postings += postings.len();
             grow_to(&mut ix.pages, 1);
+            grow_to(&mut ix.marks, 1);
+            // Unknown until the owner refreshes them: as high as can be.
+            ix.marks.push(u16::MAX);
             ix.pages.push(page);
         }
         ix.pages.shrink_to_fit();
+        ix.marks.shrink_to_fit();
         ix.scratch = Vec::new();
         Ok(ix)
     }

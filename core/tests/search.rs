@@ -377,3 +377,62 @@ fn evicted_records_are_found_as_stubs() {
         .unwrap();
     assert!(filtered.iter().all(|h| h.on_device()));
 }
+
+#[test]
+fn a_short_list_is_the_head_of_the_long_one_after_a_plan() {
+    // Pages whose best score cannot enter the top N are skipped; that must
+    // never change which hits come first.
+    let accounts = generated(20_000, 21);
+    let mut s = Store::new(Budget::parse("64MiB").unwrap());
+    s.upsert_batch(accounts.clone()).unwrap();
+    let rules = RankRules::from_json(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/rules/field-rep.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let ctx = RankContext {
+        now: OrgSpec::new(1, 1).now,
+        me: accounts[7].owner.clone(),
+        territories: vec![accounts[7].territory.clone()],
+    };
+    s.retain(&rules, &ctx, 0, None).unwrap();
+    let mut compared = 0;
+    for q in [
+        "a", "an", "s", "ma", "st", "ab", "j", "华", "北京", "li", "m",
+    ] {
+        // The word twice takes the path that gathers every candidate first
+        // (no skipping) and must rank the same.
+        let twice = format!("{q} {q}");
+        for limit in [1, 5, 20, 300] {
+            let short = s
+                .search(&Query {
+                    limit,
+                    ..Query::text(q)
+                })
+                .unwrap();
+            let long = s
+                .search(&Query {
+                    limit,
+                    ..Query::text(&twice)
+                })
+                .unwrap();
+            let want = &long[..];
+            assert_eq!(
+                short.iter().map(|h| (h.class, h.score)).collect::<Vec<_>>(),
+                want.iter().map(|h| (h.class, h.score)).collect::<Vec<_>>(),
+                "{q} top {limit}"
+            );
+            assert_eq!(short, want, "{q} top {limit}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 44);
+    assert!(s
+        .search(&Query::text("a"))
+        .unwrap()
+        .iter()
+        .any(|h| h.score > 0));
+}
