@@ -16,9 +16,12 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod find;
 mod ingest;
 pub mod input;
 pub mod lines;
+mod outbox;
+pub mod seal;
 
 use satchel_core::model::Account;
 use satchel_core::plan::PlanSummary;
@@ -114,6 +117,8 @@ fn stats_object(s: &Stats, stubs: usize, used: usize) -> JsValue {
                 ("dictionary", size(b.dictionary)),
                 ("stubs", size(b.stubs)),
                 ("retention", size(b.retention)),
+                ("search", size(b.search)),
+                ("outbox", size(b.outbox)),
             ]),
         ),
     ])
