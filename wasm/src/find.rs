@@ -135,6 +135,31 @@ impl Store {
         Ok(out.into())
     }
 
+    /// The local ids of every account held in full, in storage order (a
+    /// `Uint32Array`, 4 bytes an account, outside the store's budget): the
+    /// rows of a browsable list, each read with `getLocal`. Valid until the
+    /// next write (local ids are reused after deletes and evictions).
+    #[wasm_bindgen(js_name = localIds)]
+    pub fn local_ids(&self) -> Vec<u32> {
+        self.inner
+            .iter()
+            .filter_map(|a| self.inner.local_id(&a.id))
+            .collect()
+    }
+
+    /// The account with local id `local` (from `localIds`), or `undefined`.
+    #[wasm_bindgen(js_name = getLocal, unchecked_return_type = "Account | undefined")]
+    pub fn get_local(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] local: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let local = input::count(&local, "local", u32::MAX as f64)? as u32;
+        Ok(self
+            .inner
+            .get_local(local)
+            .map_or(JsValue::UNDEFINED, |a| parsed(&crate::account_json(&a))))
+    }
+
     /// The rep's numbers from the accounts on the device: `{ records,
     /// week_start, this_week, last_week, overdue, overdue_total, pipeline,
     /// top }` (core's `Insights`). `ctx`: `{ me?, now?, utcOffsetSeconds?,

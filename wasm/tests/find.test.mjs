@@ -50,6 +50,17 @@ test("search finds generated names typed without diacritics, spans are UTF-16 sl
   assert.deepEqual(h.spans.company.map(([a, b]) => h.company.slice(a, b)), [piece]);
 });
 
+test("localIds and getLocal browse every account held", async () => {
+  const s = await loaded();
+  const ids = s.localIds();
+  assert.ok(ids instanceof Uint32Array);
+  assert.equal(ids.length, s.length);
+  const seen = new Set([...ids].map((l) => s.getLocal(l).id));
+  assert.equal(seen.size, s.length);
+  assert.equal(s.getLocal(4_000_000_000), undefined);
+  throwsCode(assert, () => s.getLocal(-1), "INVALID_ARGUMENT");
+});
+
 test("filters, stubs and bad queries", async () => {
   const s = await loaded();
   const [first] = s.search({ text: "", territory: ["SE-N-03"], limit: 5 });
