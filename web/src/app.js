@@ -54,6 +54,7 @@ function registerWorker() {
     if (asked) location.reload();
   });
   navigator.serviceWorker.register("sw.js").then(function (reg) {
+    if (!reg) return; // blocked by policy
     const offer = function (worker) {
       toast("A new version of Satchel is ready.", {
         label: "Update",
