@@ -100,6 +100,12 @@ fn spawn(name: &str, mut cmd: Command) -> Child {
 /// 127.0.0.1:8787 and the app on http://127.0.0.1:8080, until Ctrl-C.
 pub fn demo(accounts: &str) {
     build(false);
+    // The org is generated around today, so "this week" and the trends have data.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(1_790_000_000)
+        .to_string();
     let mut backend = Command::new(fixtures_bin());
     backend.args([
         "serve",
@@ -107,6 +113,8 @@ pub fn demo(accounts: &str) {
         accounts,
         "--seed",
         "1",
+        "--now",
+        &now,
         "--port",
         "8787",
     ]);
@@ -119,7 +127,7 @@ pub fn demo(accounts: &str) {
     std::thread::sleep(std::time::Duration::from_secs(2));
     println!(
         "\n  Satchel demo: open http://127.0.0.1:8080/\n  \
-         backend: http://127.0.0.1:8787 ({accounts} generated accounts, seed 1)\n  \
+         backend: http://127.0.0.1:8787 ({accounts} generated accounts, seed 1, around today)\n  \
          demo login: rep-0003 / satchel (any rep-0001 … works)\n  \
          legacy build: http://127.0.0.1:8080/?legacy=1\n  Ctrl-C stops both.\n"
     );

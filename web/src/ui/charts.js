@@ -34,14 +34,14 @@ export function groupedBars(groups, series, title) {
 
 /** Horizontal bars: `rows` = [{ label, value, note }]. */
 export function hbars(rows, title, color) {
-  const W = 320, rh = 22, lw = 96;
+  const W = 360, rh = 22, lw = 88;
   const H = Math.max(rh, rows.length * rh) + 4;
   const max = Math.max(1, Math.max.apply(null, rows.map(function (r) { return r.value; })));
   const svg = s("svg", { viewBox: "0 0 " + W + " " + H, className: "chart", role: "img", "aria-label": title });
   svg.appendChild(s("title", null, title));
   rows.forEach(function (r, i) {
     const y = i * rh + 2;
-    const w = Math.round((W - lw - 70) * r.value / max);
+    const w = Math.round((W - lw - 150) * r.value / max);
     svg.appendChild(s("text", { x: 0, y: y + 14 }, r.label));
     svg.appendChild(s("rect", { x: lw, y: y + 3, width: Math.max(w, 1), height: rh - 8, fill: color || "#1f4e79", rx: 2 }));
     svg.appendChild(s("text", { x: lw + w + 4, y: y + 14 }, r.note || String(r.value)));

@@ -92,7 +92,9 @@ export function bytes(n) {
 export function money(minor, currency) {
   const major = minor / 100;
   try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "EUR", maximumFractionDigits: 0 }).format(major);
+    const big = Math.abs(major) >= 1e6;
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "EUR",
+      maximumFractionDigits: big ? 1 : 0, notation: big ? "compact" : "standard" }).format(major);
   } catch (e) {
     return Math.round(major) + " " + (currency || "");
   }
