@@ -1,8 +1,11 @@
 // Prints the size of each package's .wasm (raw and gzip -9). The target for
-// the legacy build is 150 KB gzipped and is NOT met (about 253 KB once core
-// gained search: its Unicode decomposition tables and the index code; before
-// that about 170 KB, from f64 formatting in explain, crc32fast's 16 KiB table
-// and several sort instantiations). GUARD fails the build on growth.
+// the legacy build is 150 KB gzipped and is NOT met: about 170 KB with the
+// store alone (f64 formatting in explain, crc32fast's 16 KiB table, several
+// sort instantiations); core's search folding (NFKD tables) and id-index
+// changes brought the modern build to 247 KB before the search, insights,
+// outbox and seal bindings; those bring it to about 299 KB (the seal's
+// XChaCha20-Poly1305 + Argon2id about 17 KB of it). GUARD fails the build
+// on growth beyond that.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -10,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 300_000;
+export const GUARD = 305_000;
 let over = false;
 console.log("| package | .wasm bytes | gzip -9 bytes |");
 console.log("|---|---:|---:|");

@@ -10,7 +10,10 @@
 use core::fmt::Display;
 
 use satchel_core::budget::{BudgetExceeded, BudgetParseError};
+use satchel_core::outbox::EditError;
 use satchel_core::rules::RulesError;
+use satchel_core::seal::SealError;
+use satchel_core::search::SearchError;
 use satchel_core::snapshot::OpenError;
 use satchel_core::store::WriteError;
 use wasm_bindgen::prelude::*;
@@ -30,6 +33,13 @@ pub const CODES: &[&str] = &[
     "SNAPSHOT_CORRUPT",
     "JOURNAL_CORRUPT",
     "WRITE_REFUSED",
+    "INVALID_QUERY",
+    "SEARCH_UNAVAILABLE",
+    "INVALID_EDIT",
+    "NOT_ON_DEVICE",
+    "SEAL_INVALID",
+    "SEAL_TAMPERED",
+    "WRONG_PIN",
 ];
 
 /// A failure on its way to JS: a code from [`CODES`], a message, evidence.
@@ -83,6 +93,19 @@ impl Failure {
     /// The store lacks the rules or context a call needs.
     pub fn not_configured(what: &str) -> Self {
         Failure::new("NOT_CONFIGURED", what)
+    }
+
+    /// A search query that is not a query (wrong shape, unknown field).
+    pub fn query(problem: impl Display) -> Self {
+        Failure::new(
+            "INVALID_QUERY",
+            format_args!("not a search query: {problem}"),
+        )
+    }
+
+    /// An edit (patch) that is not a patch (wrong shape, unknown field).
+    pub fn edit(problem: impl Display) -> Self {
+        Failure::new("INVALID_EDIT", format_args!("not an edit: {problem}"))
     }
 
     /// Prefixes the message with where it happened (an NDJSON line number).
@@ -167,6 +190,42 @@ impl From<RulesError> for Failure {
     }
 }
 
+impl From<SearchError> for Failure {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::IndexUnavailable => Failure::new("SEARCH_UNAVAILABLE", e),
+            // Limit, query length, empty window, or a refusal core adds.
+            _ => Failure::new("INVALID_QUERY", e),
+        }
+    }
+}
+
+impl From<EditError> for Failure {
+    fn from(e: EditError) -> Self {
+        match e {
+            EditError::NotOnDevice { ref id } => {
+                let id = id.clone();
+                Failure::new("NOT_ON_DEVICE", e).with("id", Evidence::Text(id))
+            }
+            EditError::Budget(b) => b.into(),
+            EditError::Rejected(w) => w.into(),
+            // Empty, too many changes, or a refusal core adds.
+            _ => Failure::new("INVALID_EDIT", e),
+        }
+    }
+}
+
+impl From<SealError> for Failure {
+    fn from(e: SealError) -> Self {
+        match e {
+            SealError::Tampered => Failure::new("SEAL_TAMPERED", e),
+            SealError::WrongPin => Failure::new("WRONG_PIN", e),
+            // Not a sealed blob, another kind, KDF parameters out of range.
+            _ => Failure::new("SEAL_INVALID", e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +253,22 @@ mod tests {
             satchel_core::rules::RankRules::from_json(r#"{"rules":[{"name":"x"}]}"#).unwrap_err(),
         );
         assert_eq!(r.code, "INVALID_RULES");
+        assert_eq!(
+            Failure::from(SearchError::IndexUnavailable).code,
+            "SEARCH_UNAVAILABLE"
+        );
+        assert_eq!(
+            Failure::from(SearchError::LimitTooLarge { limit: 5000 }).code,
+            "INVALID_QUERY"
+        );
+        let f = Failure::from(EditError::NotOnDevice { id: "A1".into() });
+        assert_eq!(f.code, "NOT_ON_DEVICE");
+        assert_eq!(f.evidence[0], ("id", Evidence::Text("A1".into())));
+        assert_eq!(Failure::from(EditError::Empty).code, "INVALID_EDIT");
+        assert_eq!(Failure::from(EditError::Budget(b)).code, "BUDGET_EXCEEDED");
+        assert_eq!(Failure::from(SealError::Tampered).code, "SEAL_TAMPERED");
+        assert_eq!(Failure::from(SealError::WrongPin).code, "WRONG_PIN");
+        assert_eq!(Failure::from(SealError::WrongKind).code, "SEAL_INVALID");
     }
 
     #[test]

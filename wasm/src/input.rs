@@ -199,3 +199,27 @@ pub fn strings(value: &JsValue, what: &str) -> Result<Vec<String>, Failure> {
         .map(|v| text(&v, what))
         .collect::<Result<Vec<_>, _>>()
 }
+
+/// Exactly `N` bytes (a key, a nonce, a salt) from a `Uint8Array`.
+pub fn fixed<const N: usize>(value: &JsValue, what: &str) -> Result<[u8; N], Failure> {
+    let v = bytes(value, what)?;
+    v.as_slice().try_into().map_err(|_| {
+        Failure::argument(format_args!(
+            "`{what}` must be {N} bytes (crypto.getRandomValues(new Uint8Array({N}))), got {}",
+            v.len()
+        ))
+    })
+}
+
+/// Unix seconds, or the clock's time when absent.
+pub fn seconds_or(
+    value: &JsValue,
+    what: &str,
+    clock: impl FnOnce() -> i64,
+) -> Result<i64, Failure> {
+    if absent(value) {
+        Ok(clock())
+    } else {
+        seconds(value, what)
+    }
+}

@@ -16,9 +16,12 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod find;
 mod ingest;
 pub mod input;
 pub mod lines;
+mod outbox;
+pub mod seal;
 
 use satchel_core::model::Account;
 use satchel_core::plan::PlanSummary;

@@ -132,8 +132,7 @@ export interface Stats {
   bytes: {
     blocks: number; hot: number; index: number; cache: number;
     journal: number; dictionary: number; stubs: number; retention: number;
-    /** The search index and each record's last score. */ search: number;
-    /** Pending offline edits (and, with sync, their bases and conflicts). */ outbox: number;
+    search: number; outbox: number;
   };
 }
 
@@ -175,7 +174,14 @@ export type SatchelErrorCode =
   | "STORE_FULL"
   | "SNAPSHOT_CORRUPT"
   | "JOURNAL_CORRUPT"
-  | "WRITE_REFUSED";
+  | "WRITE_REFUSED"
+  | "INVALID_QUERY"
+  | "SEARCH_UNAVAILABLE"
+  | "INVALID_EDIT"
+  | "NOT_ON_DEVICE"
+  | "SEAL_INVALID"
+  | "SEAL_TAMPERED"
+  | "WRONG_PIN";
 
 /** Every error thrown by the package. */
 export interface SatchelError extends Error {
@@ -188,4 +194,91 @@ export interface SatchelError extends Error {
   rule?: string;
   /** NDJSON problems: the line number. */
   line?: number;
+  /** NOT_ON_DEVICE: the account's id. */
+  id?: string;
 }
+
+/** A window of whole UTC days, Unix seconds. */
+export interface Window { from: number; to: number }
+
+/** A search: text and filters (any of each list), as core's `Query`. */
+export interface SearchQuery {
+  text?: string;
+  territory?: string[];
+  owner?: string[];
+  stage?: string[];
+  tag?: string[];
+  next_visit?: Window | null;
+  last_contact?: Window | null;
+  /** 1–1000; 0 or absent = 20. */
+  limit?: number;
+}
+
+/** One search hit, best first. Spans are `[start, end)` UTF-16 indices into
+ * `name` / `company` (use `String.prototype.slice`). */
+export interface SearchHit {
+  id: string;
+  name: string;
+  /** Empty for a stub. */
+  company: string;
+  /** Empty for a stub. */
+  city: string;
+  /** False for a stub: the account was evicted, fetch it when online. */
+  onDevice: boolean;
+  match: "exact" | "prefix" | "substring";
+  /** Score at the last plan (0 before any). */
+  score: number;
+  spans: { name: Array<[number, number]>; company: Array<[number, number]> };
+}
+
+export interface InsightsOptions {
+  /** The rep (default: `setContext`'s `me`). */
+  me?: string;
+  /** Unix seconds (default: the context's `now`, else the clock). */
+  now?: number;
+  /** Local time's offset, seconds east of UTC (weeks start Monday 00:00 local). */
+  utcOffsetSeconds?: number;
+  /** Longest overdue list (default 20). */
+  overdueLimit?: number;
+}
+
+export interface WeekCounts { visits: number; calls: number; meetings: number }
+
+/** The rep's numbers from the accounts on the device. */
+export interface Insights {
+  records: number;
+  week_start: number;
+  this_week: WeekCounts;
+  last_week: WeekCounts;
+  /** Planned visit passed with no visit since; most overdue first. */
+  overdue: Array<{ id: string; name: string; next_visit: number; days_overdue: number }>;
+  overdue_total: number;
+  pipeline: Array<{ stage: string; currency: string; accounts: number; value_minor: number }>;
+  top: Array<{ id: string; name: string; score: number }>;
+}
+
+export interface MonthTrend {
+  year: number;
+  /** 1–12. */
+  month: number;
+  counts: { call: number; meeting: number; visit: number; note: number; task: number; email: number };
+}
+
+/** A field the rep changes, externally tagged: `{ phone: "+46 8 …" }`. */
+export type Change =
+  | { name: string } | { company: string } | { email: string } | { phone: string }
+  | { street: string } | { city: string } | { postcode: string } | { stage: string }
+  | { deal_value: number } | { next_visit: number | null } | { last_contact: number | null }
+  | { tags: string[] } | { custom: { name: string; value: CustomValue | null } };
+
+/** One edit: fields set, activities logged, or the account deleted. */
+export interface Patch { set?: Change[]; log?: Activity[]; delete?: boolean }
+
+/** A pending edit in the outbox. */
+export interface Edit { seq: number; id: string; base_version: number; at: number; patch: Required<Patch> }
+
+/** What a sealed blob holds; a blob opens only as its own kind. */
+export type SealKind = "snapshot" | "journal" | "secret";
+
+/** Argon2id cost of a PIN wrap (default 16 MiB, 3 passes, 1 lane). */
+export interface KdfParams { memoryKib?: number; passes?: number; lanes?: number }

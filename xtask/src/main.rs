@@ -1,17 +1,23 @@
 //! `cargo xtask`: the project's two front-door commands.
 //!
-//! - `cargo xtask demo`: generates an org, imports it into a 64 MiB store and
-//!   prints what was kept (the PWA demo will grow out of this).
+//! - `cargo xtask demo [--accounts N]`: the rep's app on http://127.0.0.1:8080
+//!   with the reference backend on 127.0.0.1:8787 (20,000 generated accounts);
+//!   `cargo xtask demo --cli`: generates an org, imports it into a 64 MiB store
+//!   and prints what was kept (the first demo).
 //! - `cargo xtask test`: everything CI runs, installing what it needs first.
 //! - `cargo xtask wasm [--million]`: builds the npm packages (web, node,
 //!   legacy MVP), validates and measures them, runs their Node tests
 //!   (`--million`: also streams a 1,000,000-account org into the wasm store).
+//! - `cargo xtask web`: builds the app (`web/`) and runs its tests in Debian's
+//!   Chromium (installed with apt-get when missing) against the reference
+//!   backend; part of `cargo xtask test`.
 //!
 //! `demo` and `test` only call cargo and rustup; `wasm` also needs Node and
 //! npm (CI machines have them) and installs wasm-pack, wasm-bindgen-cli and
 //! the npm devDependencies (binaryen, wabt) when missing.
 
 mod wasm;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
@@ -21,14 +27,24 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     match args.first().map(String::as_str) {
-        Some("demo") => demo(),
+        Some("demo") if args.iter().any(|a| a == "--cli") => demo(),
+        Some("demo") => {
+            web::demo(&flag_value(&args, "--accounts").unwrap_or_else(|| "20000".into()))
+        }
         Some("test") => test(quick),
         Some("wasm") => wasm::run(args.iter().any(|a| a == "--million")),
+        Some("web") => web::run(false),
         _ => {
-            eprintln!("usage: cargo xtask demo | cargo xtask test [--quick] | cargo xtask wasm [--million]");
+            eprintln!("usage: cargo xtask demo [--accounts N | --cli] | cargo xtask test [--quick] | cargo xtask wasm [--million] | cargo xtask web");
             exit(2);
         }
     }
+}
+
+/// The value after `name` in `args`.
+fn flag_value(args: &[String], name: &str) -> Option<String> {
+    let at = args.iter().position(|a| a == name)?;
+    args.get(at + 1).cloned()
 }
 
 pub(crate) fn root() -> PathBuf {
@@ -203,5 +219,6 @@ fn test(quick: bool) {
         &["search", "--accounts", "10000", "--queries", "400"],
     );
     wasm::run(false);
+    web::run(true);
     println!("\nall checks passed");
 }

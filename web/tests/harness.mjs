@@ -1,0 +1,93 @@
+// Starts what the browser tests need on loopback: the reference backend
+// (real binary, generated org) and the static server of web/dist; launches
+// Debian's Chromium through playwright-core. Every wait is bounded.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const web = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const root = path.resolve(web, "..");
+export const ACCOUNTS = Number(process.env.SATCHEL_WEB_ACCOUNTS || 20000);
+export const TOKEN = "satchel-demo-token";
+
+/** Spawns `cmd` and resolves with the first stdout match of `pattern`. */
+function started(cmd, args, pattern, what) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`${what}: not up after 60 s`)); }, 60000);
+    const read = (d) => {
+      out += d;
+      const m = pattern.exec(out);
+      if (m) { clearTimeout(timer); resolve({ child, url: m[1] }); }
+    };
+    // The backend reports on stderr, the static server on stdout.
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`${what} exited ${code}`)); });
+  });
+}
+
+export async function backend() {
+  const bin = process.env.SATCHEL_FIXTURES_BIN || path.join(root, "target/release/satchel-fixtures");
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: cargo build --release -p satchel-fixtures`);
+  return started(bin, ["serve", "--accounts", String(ACCOUNTS), "--seed", "1", "--port", "0"],
+    /serving on (http:\/\/127\.0\.0\.1:\d+)/, "backend");
+}
+
+export async function app() {
+  return started(process.execPath, [path.join(web, "tools/serve.mjs"), "--port", "0"],
+    /app on (http:\/\/127\.0\.0\.1:\d+\/)/, "static server");
+}
+
+const LAUNCH = {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+  timeout: 60000,
+};
+
+/** A browser whose contexts are incognito-like (fresh each). */
+export async function browser() {
+  return chromium.launch(LAUNCH);
+}
+
+/** A browser context on a fresh profile directory: installability is judged outside incognito. */
+export async function profile(options) {
+  return chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), "satchel-chromium-")), Object.assign({}, LAUNCH, options));
+}
+
+/** A page of the backend's feed (Node fetch, the server token). */
+export async function sample(base, query) {
+  const res = await fetch(`${base}/v1/accounts?${query}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  return (await res.json()).items;
+}
+
+/** As a rep types it: no diacritics, lower case. */
+export const plain = (s) => s.normalize("NFKD").replace(/\p{M}/gu, "").replace(/ø/g, "o").toLowerCase();
+
+/** Connects the page to `base` as `user` and waits for the load; returns the load time (ms). */
+export async function connect(page, base, user = "rep-0003") {
+  await page.waitForSelector("#connect", { timeout: 30000 });
+  await page.fill("#base", base);
+  await page.fill("#user", user);
+  await page.click("#connect");
+  await page.waitForSelector("#load-status.good, #load-status.error", { timeout: 120000 });
+  const status = page.locator("#load-status");
+  if (await status.evaluate((e) => e.classList.contains("error"))) throw new Error(await status.textContent());
+  const ms = Number(await status.getAttribute("data-ms"));
+  await page.waitForSelector("#list .row", { timeout: 30000 });
+  return ms;
+}
+
+/** Types a search and waits for the list to settle; returns the ids of the rows in view. */
+export async function search(page, text) {
+  await page.fill("#q", text);
+  await page.waitForFunction((t) => document.querySelector("#q").value === t && !!document.querySelector("#count"), text, { timeout: 10000 });
+  await page.waitForTimeout(150);
+  return page.$$eval("#list .row:not([hidden])", (rows) => rows.map((r) => r.dataset.id));
+}

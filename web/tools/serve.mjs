@@ -1,0 +1,60 @@
+// A tiny static server for web/dist on 127.0.0.1 (the demo and the tests):
+// right MIME types (application/wasm for streaming compilation, the
+// manifest's), the Content-Security-Policy as a header too, and no caching
+// of the service worker so that updates are seen at once.
+//
+// Usage: node tools/serve.mjs [--port 8080] [--dir web/dist]
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const web = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const dir = path.resolve(arg("--dir", path.join(web, "dist")));
+const port = Number(arg("--port", "8080"));
+const csp = readFileSync(path.join(dir, "csp.txt"), "utf8").trim() + "; frame-ancestors 'none'";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".webmanifest": "application/manifest+json",
+  ".wasm": "application/wasm",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+const server = createServer(async (req, res) => {
+  const url = new URL(req.url, "http://localhost");
+  let rel = decodeURIComponent(url.pathname);
+  if (rel.endsWith("/")) rel += "index.html";
+  const file = path.join(dir, path.normalize(rel));
+  if (!file.startsWith(dir + path.sep)) {
+    res.writeHead(403).end();
+    return;
+  }
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, {
+      "content-type": TYPES[path.extname(file)] || "application/octet-stream",
+      "content-security-policy": csp,
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      "cache-control": rel.endsWith("sw.js") || rel.endsWith(".html") ? "no-cache" : "max-age=0, must-revalidate",
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+  } catch {
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  }
+});
+server.listen(port, "127.0.0.1", () => {
+  console.log(`app on http://127.0.0.1:${server.address().port}/`);
+});
