@@ -249,18 +249,29 @@ impl SearchIndex {
         if self.disabled {
             return;
         }
+        grow_to(&mut self.scratch, terms::MAX_TERMS);
+        terms::record_terms(a, &mut self.scratch);
+        let keys = core::mem::take(&mut self.scratch);
+        self.add_record_terms(local, &keys);
+        self.scratch = keys;
+        self.scratch.clear();
+    }
+
+    /// Indexes a record at `local` whose terms ([`terms::record_terms`]) the
+    /// caller already has.
+    pub(crate) fn add_record_terms(&mut self, local: u32, keys: &[u64]) {
+        if self.disabled {
+            return;
+        }
         let need = (local as usize + 1).saturating_sub(self.ranks.len());
         if need > 0 {
             grow_to(&mut self.ranks, need);
             self.ranks.resize(local as usize + 1, Cell::new(0));
         }
-        grow_to(&mut self.scratch, terms::MAX_TERMS);
-        terms::record_terms(a, &mut self.scratch);
         let rank = self.rank(local);
-        for &k in &self.scratch {
+        for &k in keys {
             self.terms.insert_marked((k, u64::from(local)), rank);
         }
-        self.scratch.clear();
     }
 
     /// Forgets record `a` at `local` (it was indexed with these fields).

@@ -580,7 +580,9 @@ impl Store {
         };
         let existing = self.local_id(&account.id);
         let lens = [encoded.len()];
-        let terms = count_terms(&account);
+        // Computed once: the cost check and the index both need them.
+        let keys = record_keys(&account);
+        let terms = keys.len();
         let new = usize::from(existing.is_none());
         if let Err(error) = self
             .write_cost(&lens, new, terms)
@@ -602,7 +604,7 @@ impl Store {
             });
         }
         self.reserve_write(&lens, new);
-        let outcome = self.apply_upsert(&account, &encoded, existing);
+        let outcome = self.apply_upsert(&account, &encoded, existing, &keys);
         self.maintain();
         Ok(outcome)
     }
@@ -633,7 +635,8 @@ impl Store {
             }
         }
         let lens: Vec<usize> = encoded.iter().map(Vec::len).collect();
-        let terms = accounts.iter().map(count_terms).sum();
+        let keys: Vec<Vec<u64>> = accounts.iter().map(record_keys).collect();
+        let terms = keys.iter().map(Vec::len).sum();
         let new = new_ids.len();
         drop(new_ids);
         for _ in 0..2 {
@@ -650,8 +653,8 @@ impl Store {
         }
         self.reserve_write(&lens, new);
         let mut report = BatchReport::default();
-        for (a, e) in accounts.iter().zip(&encoded) {
-            match self.apply_upsert(a, e, self.local_id(&a.id)) {
+        for ((a, e), k) in accounts.iter().zip(&encoded).zip(&keys) {
+            match self.apply_upsert(a, e, self.local_id(&a.id), k) {
                 Upserted::Inserted(_) => report.inserted += 1,
                 Upserted::Updated(_) => report.updated += 1,
             }
@@ -810,7 +813,13 @@ impl Store {
     }
 
     /// Writes a checked record; room was made by [`Store::reserve_write`].
-    fn apply_upsert(&mut self, a: &Account, encoded: &[u8], existing: Option<u32>) -> Upserted {
+    fn apply_upsert(
+        &mut self,
+        a: &Account,
+        encoded: &[u8],
+        existing: Option<u32>,
+        keys: &[u64],
+    ) -> Upserted {
         self.seq += 1;
         if self.config.journal {
             journal::put_frame(&mut self.journal, self.seq, &upsert_payload(encoded));
@@ -837,7 +846,7 @@ impl Store {
         };
         let hot_index = self.hot.push(local, encoded);
         self.locs[local as usize] = Loc::Hot(hot_index).pack();
-        self.search.add_record(local, a);
+        self.search.add_record_terms(local, keys);
         outcome
     }
 
@@ -1750,9 +1759,14 @@ impl From<BlockError> for InstallError {
 
 /// Number of search terms `a` has.
 fn count_terms(a: &Account) -> usize {
+    record_keys(a).len()
+}
+
+/// The search terms of `a`.
+fn record_keys(a: &Account) -> Vec<u64> {
     let mut t = Vec::new();
     terms::record_terms(a, &mut t);
-    t.len()
+    t
 }
 
 impl search::Source for Store {
