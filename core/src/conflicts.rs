@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::budget::{grow_to, growth_bytes, vec_bytes, BudgetExceeded};
 use crate::model::{Account, CustomValue};
+use crate::outbox::change_heap_bytes as change_bytes;
 use crate::outbox::{Change, Edit};
 use crate::store::Store;
 
@@ -52,29 +53,6 @@ pub fn current_value(c: &Change, a: &Account) -> Change {
 }
 
 /// Heap bytes a change's contents hold.
-fn change_bytes(c: &Change) -> usize {
-    match c {
-        Change::Name(s)
-        | Change::Company(s)
-        | Change::Email(s)
-        | Change::Phone(s)
-        | Change::Street(s)
-        | Change::City(s)
-        | Change::Postcode(s)
-        | Change::Stage(s) => s.capacity(),
-        Change::Tags(t) => vec_bytes(t) + t.iter().map(String::capacity).sum::<usize>(),
-        Change::Custom { name, value } => {
-            name.capacity()
-                + match value {
-                    Some(CustomValue::Text(s) | CustomValue::Enum(s)) => s.capacity(),
-                    Some(CustomValue::Money { currency, .. }) => currency.capacity(),
-                    _ => 0,
-                }
-        }
-        _ => 0,
-    }
-}
-
 fn changes_bytes(v: &Vec<Change>) -> usize {
     vec_bytes(v) + v.iter().map(change_bytes).sum::<usize>()
 }

@@ -191,40 +191,37 @@ pub struct Outbox {
     next_seq: u64,
 }
 
+/// Heap bytes a change's strings and lists hold (by their capacities).
+pub(crate) fn change_heap_bytes(c: &Change) -> usize {
+    match c {
+        Change::Name(s)
+        | Change::Company(s)
+        | Change::Email(s)
+        | Change::Phone(s)
+        | Change::Street(s)
+        | Change::City(s)
+        | Change::Postcode(s)
+        | Change::Stage(s) => s.capacity(),
+        Change::Tags(t) => vec_bytes(t) + t.iter().map(String::capacity).sum::<usize>(),
+        Change::Custom { name, value } => {
+            name.capacity()
+                + match value {
+                    Some(CustomValue::Text(s) | CustomValue::Enum(s)) => s.capacity(),
+                    Some(CustomValue::Money { currency, .. }) => currency.capacity(),
+                    _ => 0,
+                }
+        }
+        _ => 0,
+    }
+}
+
 /// Heap bytes an edit's contents hold (estimated from lengths; the edits are
 /// built with exact capacities by postcard, so this is what they hold).
 fn content_bytes(e: &Edit) -> usize {
     let text: usize = e.id.capacity()
         + e.patch.set.capacity() * core::mem::size_of::<Change>()
         + e.patch.log.capacity() * core::mem::size_of::<Activity>();
-    let inner: usize = e
-        .patch
-        .set
-        .iter()
-        .map(|c| match c {
-            Change::Name(s)
-            | Change::Company(s)
-            | Change::Email(s)
-            | Change::Phone(s)
-            | Change::Street(s)
-            | Change::City(s)
-            | Change::Postcode(s)
-            | Change::Stage(s) => s.capacity(),
-            Change::Tags(t) => {
-                t.capacity() * core::mem::size_of::<String>()
-                    + t.iter().map(String::capacity).sum::<usize>()
-            }
-            Change::Custom { name, value } => {
-                name.capacity()
-                    + match value {
-                        Some(CustomValue::Text(s) | CustomValue::Enum(s)) => s.capacity(),
-                        Some(CustomValue::Money { currency, .. }) => currency.capacity(),
-                        _ => 0,
-                    }
-            }
-            _ => 0,
-        })
-        .sum::<usize>()
+    let inner: usize = e.patch.set.iter().map(change_heap_bytes).sum::<usize>()
         + e.patch
             .log
             .iter()
