@@ -653,8 +653,13 @@ pub(crate) fn run(src: &impl Source, q: &Query) -> Result<Vec<Hit>, SearchError>
                 r.lo,
                 r.hi,
                 |first_key, mark| {
-                    r.exact.map_or(true, |e| first_key > e)
-                        && top.borrow().cannot_take(r.class, mark)
+                    // A page that starts at or before the exact key may hold
+                    // exact matches: judge it by the best class.
+                    let best_class = match r.exact {
+                        Some(e) if first_key <= e => MatchClass::Exact,
+                        _ => r.class,
+                    };
+                    top.borrow().cannot_take(best_class, mark)
                 },
                 |(k, t)| {
                     if passes(t) {
@@ -669,30 +674,156 @@ pub(crate) fn run(src: &impl Source, q: &Query) -> Result<Vec<Hit>, SearchError>
 
     // Every piece of every word must match; a word's class is its first
     // piece's, the query's the weakest word's.
-    let mut matched: Option<Vec<(u64, MatchClass)>> = None;
-    for word in &pieces {
+    let mut records: Option<Levels> = None;
+    let mut stubs: Option<Vec<(u64, MatchClass)>> = None;
+    let mut found = Levels::new(src.locals());
+    'words: for word in &pieces {
         for (i, piece) in word.iter().enumerate() {
-            let mut found = candidates(ix, piece);
-            if i > 0 {
-                found.iter_mut().for_each(|e| e.1 = MatchClass::Exact);
+            let mut found_stubs = Vec::new();
+            found.clear();
+            for r in piece {
+                ix.scan(r.lo, r.hi, |(k, t)| {
+                    // Only a word's first piece says how well it matched.
+                    let class = if i == 0 {
+                        class_of(r, k)
+                    } else {
+                        MatchClass::Exact
+                    };
+                    if t < STUB {
+                        found.add(t as usize, class);
+                    } else {
+                        found_stubs.push((t, class));
+                    }
+                    true
+                });
             }
-            matched = Some(match matched {
-                None => found,
-                Some(prev) => intersect(&prev, &found),
+            best_per_target(&mut found_stubs);
+            match &mut records {
+                None => records = Some(found.clone()),
+                Some(so_far) => so_far.keep_weaker(&found),
+            }
+            stubs = Some(match stubs {
+                None => found_stubs,
+                Some(prev) => intersect(&prev, &found_stubs),
             });
+            if records.as_ref().is_some_and(Levels::is_empty)
+                && stubs.as_ref().is_some_and(Vec::is_empty)
+            {
+                break 'words;
+            }
         }
     }
-    let mut all = matched.unwrap_or_default();
+    let mut records = records.unwrap_or_else(|| Levels::new(src.locals()));
+    let mut stubs = stubs.unwrap_or_default();
     if !phone.is_empty() {
-        let by_phone = candidates(ix, &[phone_range(&phone)]);
-        all = union(&all, &by_phone);
+        let r = phone_range(&phone);
+        found.clear();
+        let mut phone_stubs = Vec::new();
+        ix.scan(r.lo, r.hi, |(k, t)| {
+            if t < STUB {
+                found.add(t as usize, class_of(&r, k));
+            } else {
+                phone_stubs.push((t, class_of(&r, k)));
+            }
+            true
+        });
+        records.keep_better(&found);
+        stubs.extend(phone_stubs);
+        best_per_target(&mut stubs);
     }
-    for (t, class) in all {
+    for (t, class) in records.iter().chain(stubs) {
         if passes(t) {
             top.offer(class, rank_of(t), t);
         }
     }
     Ok(resolve(src, top, &words))
+}
+
+/// How well each local matched, as one bit set per class: `at_least[c]`
+/// holds the locals whose match is class `c` or better. The weaker of two
+/// matches is then a bitwise AND and the better an OR: a multi-word query
+/// over 500,000 records costs 3 × 62.5 KiB and no sorting.
+#[derive(Clone)]
+struct Levels {
+    /// Indexed by `MatchClass as usize` (Exact 0, Prefix 1, Substring 2).
+    at_least: [Vec<u64>; 3],
+}
+
+impl Levels {
+    fn new(locals: usize) -> Self {
+        let words = locals.div_ceil(64);
+        Levels {
+            at_least: [
+                alloc::vec![0; words],
+                alloc::vec![0; words],
+                alloc::vec![0; words],
+            ],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.at_least.iter_mut().for_each(|set| set.fill(0));
+    }
+
+    /// Records that `local` matched with `class` (keeping its best class).
+    fn add(&mut self, local: usize, class: MatchClass) {
+        let (word, bit) = (local / 64, 1u64 << (local % 64));
+        for set in &mut self.at_least[class as usize..] {
+            if let Some(w) = set.get_mut(word) {
+                *w |= bit;
+            }
+        }
+    }
+
+    /// Keeps the weaker class of each local (absent in either: absent).
+    fn keep_weaker(&mut self, other: &Levels) {
+        for (mine, theirs) in self.at_least.iter_mut().zip(&other.at_least) {
+            mine.iter_mut().zip(theirs).for_each(|(m, t)| *m &= t);
+        }
+    }
+
+    /// Keeps the better class of each local (present in either: present).
+    fn keep_better(&mut self, other: &Levels) {
+        for (mine, theirs) in self.at_least.iter_mut().zip(&other.at_least) {
+            mine.iter_mut().zip(theirs).for_each(|(m, t)| *m |= t);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.at_least[MatchClass::Substring as usize]
+            .iter()
+            .all(|&w| w == 0)
+    }
+
+    /// The matched locals, ascending, with their class.
+    fn iter(&self) -> impl Iterator<Item = (u64, MatchClass)> + '_ {
+        let [exact, prefix, any] = &self.at_least;
+        any.iter().enumerate().flat_map(move |(i, &word)| {
+            let mut rest = word;
+            core::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let mask = 1u64 << bit;
+                let class = if exact[i] & mask != 0 {
+                    MatchClass::Exact
+                } else if prefix[i] & mask != 0 {
+                    MatchClass::Prefix
+                } else {
+                    MatchClass::Substring
+                };
+                Some(((i * 64 + bit) as u64, class))
+            })
+        })
+    }
+}
+
+/// Sorts `found` by target and keeps each target's best class.
+fn best_per_target(found: &mut Vec<(u64, MatchClass)>) {
+    found.sort_unstable();
+    found.dedup_by_key(|e| e.0); // sorted by class within a target: the best stays
 }
 
 fn class_of(r: &Range, key: u64) -> MatchClass {
@@ -701,20 +832,6 @@ fn class_of(r: &Range, key: u64) -> MatchClass {
     } else {
         r.class
     }
-}
-
-/// Sorted targets with their best class over `ranges`.
-fn candidates(ix: &SearchIndex, ranges: &[Range]) -> Vec<(u64, MatchClass)> {
-    let mut out = Vec::new();
-    for r in ranges {
-        ix.scan(r.lo, r.hi, |(k, t)| {
-            out.push((t, class_of(r, k)));
-            true
-        });
-    }
-    out.sort_unstable();
-    out.dedup_by_key(|e| e.0); // sorted by class within a target: the best stays
-    out
 }
 
 /// Targets in both; the class of the weaker match.
@@ -732,14 +849,6 @@ fn intersect(a: &[(u64, MatchClass)], b: &[(u64, MatchClass)]) -> Vec<(u64, Matc
             }
         }
     }
-    out
-}
-
-/// Targets in either; the class of the better match.
-fn union(a: &[(u64, MatchClass)], b: &[(u64, MatchClass)]) -> Vec<(u64, MatchClass)> {
-    let mut out: Vec<_> = a.iter().chain(b).copied().collect();
-    out.sort_unstable();
-    out.dedup_by_key(|e| e.0);
     out
 }
 
