@@ -15,7 +15,8 @@
 //! go through the same function, so they always agree.
 
 use alloc::string::String;
-use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+use crate::fold_table::{OPS, POOL, RUNS};
 
 /// What kind of run a folded word is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,50 +39,76 @@ pub fn is_ideographic(c: char) -> bool {
     )
 }
 
-/// Letters that compatibility decomposition leaves whole but a reader treats
-/// as their base letters.
-fn special(c: char) -> Option<&'static str> {
-    Some(match c {
-        'ß' | 'ẞ' => "ss",
-        'æ' | 'Æ' => "ae",
-        'œ' | 'Œ' => "oe",
-        'ø' | 'Ø' => "o",
-        'đ' | 'Đ' | 'ð' | 'Ð' => "d",
-        'ł' | 'Ł' => "l",
-        'þ' | 'Þ' => "th",
-        'ı' => "i",
-        'ħ' | 'Ħ' => "h",
-        'ŧ' | 'Ŧ' => "t",
-        'ŋ' | 'Ŋ' => "n",
-        'ς' => "σ",
-        _ => return None,
-    })
-}
-
 /// Calls `each(c)` with the folded characters of `c` (none for a mark).
+///
+/// Non-ASCII characters are looked up in [`crate::fold_table`], generated
+/// from unicode-normalization's NFKD and std's lowercase by this module's
+/// tests, which check every code point against that reference. The table is
+/// about a fifth of the library's tables, and the wasm module ships it to
+/// every handheld.
 fn fold_char(c: char, each: &mut impl FnMut(char)) {
     if c.is_ascii() {
         each(c.to_ascii_lowercase());
         return;
     }
-    decompose_compatible(c, |d| {
-        if is_combining_mark(d) {
-            return;
+    let code = c as u32;
+    if let Some(jamo) = hangul_jamo(code) {
+        jamo.into_iter().flatten().for_each(each);
+        return;
+    }
+    let i = RUNS.partition_point(|&r| r & RUN_START <= code);
+    let Some(i) = i.checked_sub(1) else {
+        return each(c);
+    };
+    let (start, len) = (RUNS[i] & RUN_START, (RUNS[i] >> 21) + 1);
+    if code >= start + len {
+        return each(c);
+    }
+    let op = OPS[i];
+    let payload = op & OP_PAYLOAD;
+    match op >> 30 {
+        OP_DELETE => {}
+        OP_CONST => each(char::from_u32(payload).unwrap_or(c)),
+        OP_SHIFT => each(char::from_u32((code + payload).wrapping_sub(SHIFT_BIAS)).unwrap_or(c)),
+        _ => {
+            let (at, len) = ((payload >> 8) as usize, (payload & 0xff) as usize);
+            POOL.get(at..at + len)
+                .unwrap_or_default()
+                .chars()
+                .for_each(each);
         }
-        if let Some(s) = special(d) {
-            s.chars().for_each(&mut *each);
-            return;
-        }
-        for l in d.to_lowercase() {
-            if is_combining_mark(l) {
-                continue; // 'İ' lowercases to "i\u{307}"
-            }
-            match special(l) {
-                Some(s) => s.chars().for_each(&mut *each),
-                None => each(l),
-            }
-        }
-    });
+    }
+}
+
+/// Bits of a run entry holding its first code point (the rest: length − 1).
+const RUN_START: u32 = 0x1F_FFFF;
+/// Bits of an op holding its payload (the top two: its kind).
+const OP_PAYLOAD: u32 = (1 << 30) - 1;
+/// Every character of the run folds to nothing (combining marks).
+const OP_DELETE: u32 = 0;
+/// Every character of the run folds to the payload's character.
+const OP_CONST: u32 = 1;
+/// Each character folds to itself plus `payload − SHIFT_BIAS`.
+const OP_SHIFT: u32 = 2;
+/// A run of one character folding to `POOL[payload >> 8 ..][.. payload & 0xff]`.
+#[cfg(test)]
+const OP_POOL: u32 = 3;
+/// Added to a shift so that it is never negative.
+const SHIFT_BIAS: u32 = 1 << 21;
+
+/// The conjoining jamo a precomposed Hangul syllable decomposes into
+/// (Unicode's algorithm, so the table need not list 11,172 syllables).
+fn hangul_jamo(code: u32) -> Option<[Option<char>; 3]> {
+    const S_BASE: u32 = 0xAC00;
+    const T_COUNT: u32 = 28;
+    const N_COUNT: u32 = 21 * T_COUNT;
+    let s = code.checked_sub(S_BASE).filter(|&s| s < 19 * N_COUNT)?;
+    let t = s % T_COUNT;
+    Some([
+        char::from_u32(0x1100 + s / N_COUNT),
+        char::from_u32(0x1161 + (s % N_COUNT) / T_COUNT),
+        (t != 0).then(|| char::from_u32(0x11A7 + t)).flatten(),
+    ])
 }
 
 /// Splits `text` into folded words and calls `word(folded, script, start,
@@ -185,6 +212,174 @@ pub fn phone_digits(text: &str, out: &mut String) {
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    /// What the table stands for: compatibility decomposition, marks
+    /// dropped, full lowercase, and the letters decomposition leaves whole.
+    fn reference_fold_char(c: char, each: &mut impl FnMut(char)) {
+        use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+        /// Letters that compatibility decomposition leaves whole but a reader
+        /// treats as their base letters.
+        fn special(c: char) -> Option<&'static str> {
+            Some(match c {
+                'ß' | 'ẞ' => "ss",
+                'æ' | 'Æ' => "ae",
+                'œ' | 'Œ' => "oe",
+                'ø' | 'Ø' => "o",
+                'đ' | 'Đ' | 'ð' | 'Ð' => "d",
+                'ł' | 'Ł' => "l",
+                'þ' | 'Þ' => "th",
+                'ı' => "i",
+                'ħ' | 'Ħ' => "h",
+                'ŧ' | 'Ŧ' => "t",
+                'ŋ' | 'Ŋ' => "n",
+                'ς' => "σ",
+                _ => return None,
+            })
+        }
+        if c.is_ascii() {
+            each(c.to_ascii_lowercase());
+            return;
+        }
+        decompose_compatible(c, |d| {
+            if is_combining_mark(d) {
+                return;
+            }
+            if let Some(s) = special(d) {
+                s.chars().for_each(&mut *each);
+                return;
+            }
+            for l in d.to_lowercase() {
+                if is_combining_mark(l) {
+                    continue; // 'İ' lowercases to "i\u{307}"
+                }
+                match special(l) {
+                    Some(s) => s.chars().for_each(&mut *each),
+                    None => each(l),
+                }
+            }
+        });
+    }
+
+    fn folded(c: char, f: fn(char, &mut dyn FnMut(char))) -> Vec<char> {
+        let mut out = Vec::new();
+        f(c, &mut |x| out.push(x));
+        out
+    }
+
+    fn all_chars() -> impl Iterator<Item = char> {
+        (0..=0x10FFFFu32).filter_map(char::from_u32)
+    }
+
+    #[test]
+    fn the_table_folds_every_code_point_as_the_reference_does() {
+        let mut differ = 0;
+        for c in all_chars() {
+            let got = folded(c, |c, e| fold_char(c, &mut |x| e(x)));
+            let want = folded(c, |c, e| reference_fold_char(c, &mut |x| e(x)));
+            if got != want {
+                differ += 1;
+                assert!(differ < 10, "U+{:04X}: {got:?} != {want:?}", c as u32);
+            }
+        }
+        assert_eq!(
+            differ, 0,
+            "regenerate: SATCHEL_BLESS=1 cargo test -p satchel-core --lib fold"
+        );
+    }
+
+    /// Writes `fold_table.rs` from the reference when `SATCHEL_BLESS=1`.
+    #[test]
+    fn generate_the_table() {
+        if std::env::var_os("SATCHEL_BLESS").is_none() {
+            return;
+        }
+        let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+        let mut pool = String::new();
+        for c in all_chars().filter(|&c| !c.is_ascii() && hangul_jamo(c as u32).is_none()) {
+            let code = c as u32;
+            let f = folded(c, |c, e| reference_fold_char(c, &mut |x| e(x)));
+            if f == [c] {
+                continue;
+            }
+            // Extend the last run when this character continues it.
+            if let Some(last) = runs.last_mut() {
+                let (start, len, op) = *last;
+                let next = start + len == code && len < 2048;
+                let kind = op >> 30;
+                let fits = match (kind, f.as_slice()) {
+                    (OP_DELETE, []) => true,
+                    (OP_CONST, [x]) => *x as u32 == op & OP_PAYLOAD,
+                    (OP_SHIFT, [x]) => {
+                        (code + (op & OP_PAYLOAD)).wrapping_sub(SHIFT_BIAS) == *x as u32
+                    }
+                    _ => false,
+                };
+                // A one-character run of a single letter can still become
+                // a shift (its op was written as a constant).
+                let becomes_shift = kind == OP_CONST
+                    && len == 1
+                    && matches!(f.as_slice(), [x] if (*x as u32).wrapping_sub(code)
+                        == (op & OP_PAYLOAD).wrapping_sub(start));
+                if next && fits {
+                    last.1 += 1;
+                    continue;
+                }
+                if next && becomes_shift {
+                    let d = (op & OP_PAYLOAD) + SHIFT_BIAS - start;
+                    *last = (start, 2, OP_SHIFT << 30 | d);
+                    continue;
+                }
+            }
+            let op = match f.as_slice() {
+                [] => OP_DELETE << 30,
+                [x] => OP_CONST << 30 | *x as u32,
+                many => {
+                    let s: String = many.iter().collect();
+                    let at = pool.find(s.as_str()).unwrap_or_else(|| {
+                        pool.push_str(&s);
+                        pool.len() - s.len()
+                    });
+                    assert!(s.len() < 256 && at < 1 << 22);
+                    OP_POOL << 30 | (at as u32) << 8 | s.len() as u32
+                }
+            };
+            runs.push((code, 1, op));
+        }
+        let mut src = String::from(
+            "//! Generated by `SATCHEL_BLESS=1 cargo test -p satchel-core --lib fold` from\n\
+             //! unicode-normalization's NFKD and std's lowercase (see `fold.rs`); do not edit.\n\
+             //!\n\
+             //! Runs of non-ASCII code points that do not fold to themselves, sorted:\n\
+             //! `RUNS[i]` is the first code point | (length − 1) << 21, `OPS[i]` what\n\
+             //! its characters fold to.\n\n",
+        );
+        let list = |name: &str, values: &mut dyn Iterator<Item = u32>, src: &mut String| {
+            let values: Vec<u32> = values.collect();
+            src.push_str(&alloc::format!(
+                "pub(crate) static {name}: [u32; {}] = [\n",
+                values.len()
+            ));
+            for line in values.chunks(8) {
+                src.push_str("   ");
+                for v in line {
+                    src.push_str(&alloc::format!(" 0x{v:08x},"));
+                }
+                src.push('\n');
+            }
+            src.push_str("];\n\n");
+        };
+        list(
+            "RUNS",
+            &mut runs.iter().map(|r| r.0 | (r.1 - 1) << 21),
+            &mut src,
+        );
+        list("OPS", &mut runs.iter().map(|r| r.2), &mut src);
+        src.push_str(&alloc::format!(
+            "pub(crate) static POOL: &str = {pool:?};\n"
+        ));
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/fold_table.rs");
+        std::fs::write(path, src).unwrap();
+    }
 
     #[test]
     fn folds_diacritics_case_and_compatibility_forms() {

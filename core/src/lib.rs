@@ -20,6 +20,7 @@ pub mod conflicts;
 pub mod deflate;
 pub mod dictionary;
 pub mod fold;
+mod fold_table;
 pub mod format;
 pub mod hot;
 pub mod index;

@@ -90,8 +90,22 @@ fn said(explain: bool, text: impl FnOnce() -> String) -> String {
     }
 }
 
-fn days(secs: i64) -> f64 {
-    secs as f64 / DAY as f64
+/// A span of seconds shown in days to one decimal ("2.5"), rounded half away
+/// from zero. Integer arithmetic: float formatting would add about 13 KB to
+/// the wasm module for four messages.
+struct Days(i64);
+
+impl core::fmt::Display for Days {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let tenths = (i128::from(self.0) * 10).abs();
+        let tenths = (tenths + i128::from(DAY) / 2) / i128::from(DAY);
+        let sign = if self.0 < 0 && tenths != 0 { "-" } else { "" };
+        write!(f, "{sign}{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
+fn days(secs: i64) -> Days {
+    Days(secs)
 }
 
 /// Judges one rule: `Ok((points, why))` when every condition holds, otherwise
@@ -147,11 +161,11 @@ fn judge(
         match a.next_visit.map(|t| t.saturating_sub(ctx.now)) {
             Some(d) if (0..=i64::from(within) * DAY).contains(&d) => {
                 factor = mul_q16(factor, decay(d, rule.half_life_days));
-                note(&|| format!("visit in {:.1} days", days(d)));
+                note(&|| format!("visit in {} days", days(d)));
             }
             Some(d) => {
                 return Err(said(explain, || {
-                    format!("next visit is {:.1} days away", days(d))
+                    format!("next visit is {} days away", days(d))
                 }))
             }
             None => return Err(said(explain, || String::from("no visit planned"))),
@@ -161,11 +175,11 @@ fn judge(
         match a.last_contact.map(|t| ctx.now.saturating_sub(t)) {
             Some(d) if (0..=i64::from(within) * DAY).contains(&d) => {
                 factor = mul_q16(factor, decay(d, rule.half_life_days));
-                note(&|| format!("contacted {:.1} days ago", days(d)));
+                note(&|| format!("contacted {} days ago", days(d)));
             }
             Some(d) => {
                 return Err(said(explain, || {
-                    format!("last contact {:.1} days ago", days(d))
+                    format!("last contact {} days ago", days(d))
                 }))
             }
             None => return Err(said(explain, || String::from("never contacted"))),
@@ -249,6 +263,35 @@ pub fn explain(rules: &RankRules, c: &Candidate<'_>, ctx: &RankContext) -> Vec<R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_show_one_decimal_like_float_formatting() {
+        for secs in [
+            0,
+            1,
+            DAY / 20,
+            DAY / 2,
+            DAY,
+            3 * DAY + DAY / 4,
+            -DAY / 2,
+            -3 * DAY / 100,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let float = secs as f64 / DAY as f64;
+            let want = format!("{:.1}", float);
+            let got = format!("{}", Days(secs));
+            // Float formatting rounds a tie to even and can print "-0.0";
+            // away from those it must agree to the digit.
+            let off = (float * 10.0).fract().abs();
+            if (off - 0.5).abs() > 1e-9 && want != "-0.0" {
+                assert_eq!(got, want, "{secs}");
+            }
+        }
+        assert_eq!(Days(DAY / 20).to_string(), "0.1");
+        assert_eq!(Days(-DAY / 2).to_string(), "-0.5");
+        assert_eq!(Days(-1).to_string(), "0.0");
+    }
 
     #[test]
     fn decay_halves_per_half_life() {
