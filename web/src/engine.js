@@ -4,9 +4,10 @@
 //
 // Two builds ship (web/dist/pkg/web and pkg/legacy): browsers whose
 // WebAssembly has post-MVP features (sign extension is the probe) get the
-// modern one; MVP-only browsers, or `?legacy=1`, get pkg-legacy.
-import initModern, * as modern from "./pkg/web/satchel_wasm.js";
-import initLegacy, * as legacy from "./pkg/legacy/satchel_wasm.js";
+// modern one; MVP-only browsers, or `?legacy=1`, get pkg-legacy. Only that
+// build's glue and .wasm are downloaded: its `entry.js` (written by
+// tools/build.mjs) is inserted as a module script and hands the package
+// over in an event, since `import()` is not ES2017.
 import * as db from "./db.js";
 
 /** A module using `i32.extend8_s`: valid only where sign extension exists. */
@@ -26,6 +27,25 @@ export function wantsLegacy() {
   try { return !WebAssembly.validate(SIGN_EXT_PROBE); } catch (e) { return true; }
 }
 
+/** The package of the build in `dir`: `{ init, pkg }` from its entry.js. */
+function loadBuild(dir) {
+  return new Promise(function (resolve, reject) {
+    const script = document.createElement("script");
+    const handed = function (e) {
+      self.removeEventListener("satchel-pkg", handed);
+      resolve(e.detail);
+    };
+    self.addEventListener("satchel-pkg", handed);
+    script.type = "module";
+    script.src = dir + "/entry.js";
+    script.onerror = function () {
+      self.removeEventListener("satchel-pkg", handed);
+      reject(new Error("cannot load " + script.src));
+    };
+    document.head.appendChild(script);
+  });
+}
+
 /** Loads the package (once). */
 export async function boot() {
   if (state.pkg) return state.pkg;
@@ -33,9 +53,9 @@ export async function boot() {
   const dir = state.legacy ? "pkg/legacy" : "pkg/web";
   state.wasmUrl = new URL(dir + "/satchel_wasm_bg.wasm", location.href).href;
   const t = performance.now();
-  if (state.legacy) await initLegacy({ module_or_path: state.wasmUrl });
-  else await initModern({ module_or_path: state.wasmUrl });
-  state.pkg = state.legacy ? legacy : modern;
+  const build = await loadBuild(dir);
+  await build.init({ module_or_path: state.wasmUrl });
+  state.pkg = build.pkg;
   state.wasmMs = performance.now() - t;
   return state.pkg;
 }

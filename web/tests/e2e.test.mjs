@@ -184,7 +184,7 @@ test("a virtualized list of 500,000 rows keeps a few dozen in the DOM and scroll
   });
   assert.ok(result.rows > 5 && result.rows < 40, `${result.rows} rows in the DOM`);
   assert.ok(result.last, "the last row is reachable");
-  assert.ok(result.p95 < 16, `p95 render ${result.p95} ms`);
+  // Render time is a figure, not a pass mark (tests check correctness, not the clock).
   figures.vlist500kP95Ms = Math.round(result.p95 * 100) / 100;
   await context.close();
 });

@@ -34,12 +34,15 @@ function started(cmd, args, pattern, what) {
 export async function backend() {
   const bin = process.env.SATCHEL_FIXTURES_BIN || path.join(root, "target/release/satchel-fixtures");
   if (!existsSync(bin)) throw new Error(`${bin} is missing: cargo build --release -p satchel-fixtures`);
-  return started(bin, ["serve", "--accounts", String(ACCOUNTS), "--seed", "1", "--port", "0"],
+  // The org is generated around today (as the demo's), so "this week" has data.
+  const now = String(Math.floor(Date.now() / 1000));
+  return started(bin, ["serve", "--accounts", String(ACCOUNTS), "--seed", "1", "--now", now, "--port", "0"],
     /serving on (http:\/\/127\.0\.0\.1:\d+)/, "backend");
 }
 
-export async function app() {
-  return started(process.execPath, [path.join(web, "tools/serve.mjs"), "--port", "0"],
+/** The static server of web/dist (`extra`: more of its flags, e.g. `--stats`). */
+export async function app(extra = []) {
+  return started(process.execPath, [path.join(web, "tools/serve.mjs"), "--port", "0", ...extra],
     /app on (http:\/\/127\.0\.0\.1:\d+\/)/, "static server");
 }
 

@@ -59,6 +59,14 @@ for (const [name, dir] of [["web", "pkg-web"], ["legacy", "pkg-legacy"]]) {
   const glue = readFileSync(path.join(from, "satchel_wasm.js"), "utf8");
   const patched = glue.split("import.meta.url").join("self.location.href");
   writeFileSync(path.join(to, "satchel_wasm.js"), patched);
+  // engine.js inserts this as a module script: the page downloads one build.
+  writeFileSync(path.join(to, "entry.js"), [
+    "// Hands this build's package to the app (engine.js): only the build the",
+    "// browser runs is downloaded. Written by web/tools/build.mjs.",
+    'import init, * as pkg from "./satchel_wasm.js";',
+    'self.dispatchEvent(new CustomEvent("satchel-pkg", { detail: { init: init, pkg: pkg } }));',
+    "",
+  ].join("\n"));
 }
 
 writeFileSync(path.join(dist, "rules.json"), readFileSync(path.join(root, "fixtures/rules/field-rep.json")));
@@ -70,7 +78,8 @@ writeFileSync(path.join(dist, "icons/maskable-512.png"), icon(512, true));
 const html = path.join(dist, "index.html");
 writeFileSync(html, readFileSync(html, "utf8").replace("__CSP__", CSP));
 
-// Every file but the worker itself is precached; the version hashes them all.
+// Every file but the worker itself and the two builds (pkg/) is precached
+// (the worker adds the build this browser runs); the version hashes them all.
 const files = [];
 const walk = (dir) => {
   for (const name of readdirSync(dir).sort()) {
@@ -80,13 +89,17 @@ const walk = (dir) => {
   }
 };
 walk(dist);
-const precache = files.filter((f) => f !== "sw.js");
+const build = (name) => ["entry.js", "satchel_wasm.js", "satchel_wasm_bg.wasm"].map((f) => `pkg/${name}/${f}`);
+const WASM = { web: build("web"), legacy: build("legacy") };
+const hashed = files.filter((f) => f !== "sw.js");
+const precache = hashed.filter((f) => !f.startsWith("pkg/"));
 const hash = createHash("sha256");
-for (const f of precache) hash.update(f).update(readFileSync(path.join(dist, f)));
+for (const f of hashed) hash.update(f).update(readFileSync(path.join(dist, f)));
 const version = hash.digest("hex").slice(0, 12);
 const sw = path.join(dist, "sw.js");
 writeFileSync(sw, readFileSync(sw, "utf8")
   .replace("__VERSION__", version)
-  .replace("__PRECACHE__", JSON.stringify(["./", ...precache.filter((f) => f !== "index.html"), "index.html"], null, 1)));
+  .replace("__PRECACHE__", JSON.stringify(["./", ...precache.filter((f) => f !== "index.html"), "index.html"], null, 1))
+  .replace("__WASM__", JSON.stringify(WASM)));
 writeFileSync(path.join(dist, "csp.txt"), CSP + "\n");
 console.log(`web/dist: ${files.length} files, version ${version}`);

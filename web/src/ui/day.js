@@ -11,16 +11,21 @@ export function render(view, _arg, app) {
     { label: "Meetings", values: [k.last_week.meetings, k.this_week.meetings] },
   ], [{ name: "last week", color: "#c9ced6" }, { name: "this week", color: "#1f4e79" }], "This week against last week");
 
-  // Pipeline by stage: accounts, with the value in the stage's main currency.
+  // Pipeline by stage: accounts, and the value in the stage's most used
+  // currency (amounts in different currencies are never added up) with how
+  // many other currencies the stage holds.
   const stages = {};
   k.pipeline.forEach(function (p) {
-    const st = stages[p.stage] || (stages[p.stage] = { accounts: 0, best: null });
+    const st = stages[p.stage] || (stages[p.stage] = { accounts: 0, values: [] });
     st.accounts += p.accounts;
-    if (!st.best || p.value_minor > st.best.value_minor) st.best = p;
+    st.values.push(p);
   });
   const pipeline = hbars(Object.keys(stages).map(function (name) {
     const st = stages[name];
-    return { label: name, value: st.accounts, note: st.accounts + " · " + money(st.best.value_minor, st.best.currency) };
+    const values = st.values.slice().sort(function (a, b) { return b.accounts - a.accounts; });
+    const others = values.length - 1;
+    const more = others ? " + " + others + (others === 1 ? " other currency" : " other currencies") : "";
+    return { label: name, value: st.accounts, note: st.accounts + " · " + money(values[0].value_minor, values[0].currency) + more };
   }), "Pipeline by stage");
 
   const overdue = h("ul", { className: "plain", id: "overdue" }, k.overdue.map(function (o) {
