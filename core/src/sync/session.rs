@@ -321,6 +321,11 @@ enum Kind {
     Page {
         feed: usize,
     },
+    /// A 412 without the record in its body: read the record, then merge.
+    Refetch {
+        seq: u64,
+        if_match: Option<u64>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -405,7 +410,9 @@ pub fn passes(filters: &[Filter], a: &Account) -> bool {
 fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+        // `$` is left as it is: OData's system options (`$filter`) are
+        // spelled so in every example, and it is legal in a query.
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'$') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -627,17 +634,11 @@ impl SyncSession {
                 return;
             }
         }
-        let message = || {
-            serde_json::from_slice::<Value>(&resp.body)
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
-                .unwrap_or_default()
-        };
         match resp.status {
             401 | 403 => {
                 self.finished = Some(Action::Auth {
                     status: resp.status,
-                    message: message(),
+                    message: self.error_message(&resp.body),
                 });
                 return;
             }
@@ -664,7 +665,7 @@ impl SyncSession {
                 if resp.status != 200 {
                     self.finished = Some(Action::Failed(SyncError::Http {
                         status: resp.status,
-                        message: message(),
+                        message: self.error_message(&resp.body),
                     }));
                     return;
                 }
@@ -686,7 +687,17 @@ impl SyncSession {
                 if_match,
                 create,
             } => self.write_done(store, &f, seq, if_match, create, &resp),
+            Kind::Refetch { seq, if_match } => self.refetch_done(store, seq, if_match, &resp),
         }
+    }
+
+    /// The human message of an error body, where the profile says it is.
+    fn error_message(&self, body: &[u8]) -> String {
+        let ptr = self.profile.error_message.as_deref().unwrap_or("/message");
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.pointer(ptr).and_then(Value::as_str).map(String::from))
+            .unwrap_or_default()
     }
 
     /// A malformed page is retried (it may be a cut-short body) and then
@@ -717,6 +728,7 @@ impl SyncSession {
             h.push((d.clone(), self.config.device.clone()));
         }
         h.push(("Accept".into(), "application/json".into()));
+        h.extend(self.profile.headers.iter().cloned());
         if let (Some(k), Some(v)) = (&self.profile.idempotency_header, idem) {
             h.push((k.clone(), v));
         }
@@ -750,6 +762,15 @@ impl SyncSession {
                 if pg.style != PagingStyle::Keyset {
                     if let (Some(sp), Some(t)) = (&pg.since_param, feed.since) {
                         p.push((sp.clone(), time_param(t, pg.since_format)));
+                    }
+                    if let Some(tpl) = &pg.since_template {
+                        let clause = feed.since.map_or_else(String::new, |t| {
+                            tpl.replace("{}", &time_param(t, pg.since_format))
+                        });
+                        for (_, v) in p.iter_mut() {
+                            *v = v.replace("{since}", &clause);
+                        }
+                        p.retain(|(_, v)| !v.is_empty());
                     }
                 }
                 match pg.style {
@@ -1141,12 +1162,7 @@ impl SyncSession {
         create: bool,
     ) -> Result<HttpRequest, String> {
         let p = &self.profile;
-        let item_url = format!(
-            "{}{}/{}",
-            self.config.base_url,
-            p.base_path,
-            encode_component(&e.id)
-        );
+        let item_url = self.item_url(&e.id);
         let key = format!(
             "satchel-{}-{}-{}{}",
             self.config.device,
@@ -1157,7 +1173,8 @@ impl SyncSession {
         let mut headers = self.headers(Some(key));
         let guard = p.conflict.style == ConflictKind::IfMatch;
         if guard && !create {
-            headers.push(("If-Match".into(), format!("\"{if_match}\"")));
+            let tag = p.conflict.if_match.as_deref().unwrap_or("\"{}\"");
+            headers.push(("If-Match".into(), tag.replace("{}", &if_match.to_string())));
         }
         let local = store.get(&e.id);
         let (method, url, body) = if create {
@@ -1241,6 +1258,68 @@ impl SyncSession {
         })
     }
 
+    /// The URL of one record.
+    fn item_url(&self, id: &str) -> String {
+        let p = &self.profile;
+        let id = encode_component(id);
+        match &p.writes.item_path {
+            Some(t) => format!("{}{}", self.config.base_url, t.replace("{id}", &id)),
+            None => format!("{}{}/{id}", self.config.base_url, p.base_path),
+        }
+    }
+
+    /// The record read after a 412 whose body did not hold it.
+    fn refetch_done(
+        &mut self,
+        store: &mut Store,
+        seq: u64,
+        if_match: Option<u64>,
+        resp: &HttpResponse,
+    ) {
+        let Some(e) = store.outbox().iter().find(|e| e.seq == seq).cloned() else {
+            return;
+        };
+        let body: Option<Value> = serde_json::from_slice(&resp.body).ok();
+        let current = body.as_ref().and_then(|v| {
+            match mapping::read_item(&self.profile.mapping, &self.profile.deletion, v) {
+                Ok(Item::Account(a)) => Some(a),
+                _ => None,
+            }
+        });
+        match (resp.status, current) {
+            (200, Some(current)) => self.merge(store, &e, current, if_match),
+            (404 | 410, _) if e.patch.delete => {
+                let _ = store.ack(seq);
+                self.handled.insert(seq);
+                self.progress.edits_done += 1;
+                self.report.pushed += 1;
+            }
+            (404 | 410, _) => self.raise(
+                store,
+                &e,
+                Conflict {
+                    seq,
+                    id: e.id.clone(),
+                    server_version: e.base_version,
+                    server_deleted: true,
+                    clashes: Vec::new(),
+                    server_record: None,
+                    resolution: None,
+                },
+            ),
+            (status, _) => {
+                self.events.push_back(Event::EditRefused {
+                    seq,
+                    reason: format!(
+                        "HTTP {status} reading the record after a 412: {}",
+                        self.error_message(&resp.body)
+                    ),
+                });
+                self.hold(&e);
+            }
+        }
+    }
+
     fn write_done(
         &mut self,
         store: &mut Store,
@@ -1306,6 +1385,19 @@ impl SyncSession {
                     },
                 );
             }
+            409 | 412 if self.profile.conflict.current.is_none() => {
+                // The body does not carry the record (OData): read it.
+                self.inflight = Some(InFlight {
+                    req: HttpRequest {
+                        method: "GET".into(),
+                        url: self.item_url(&e.id),
+                        headers: self.headers(None),
+                        body: Vec::new(),
+                    },
+                    kind: Kind::Refetch { seq, if_match },
+                    attempts: 0,
+                });
+            }
             409 | 412 => {
                 let current = body.as_ref().and_then(|b| {
                     let p = self
@@ -1324,13 +1416,7 @@ impl SyncSession {
                 self.merge(store, &e, current, if_match);
             }
             status => {
-                let reason = format!(
-                    "HTTP {status}: {}",
-                    body.as_ref()
-                        .and_then(|b| b.get("message"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                );
+                let reason = format!("HTTP {status}: {}", self.error_message(&resp.body));
                 self.events.push_back(Event::EditRefused { seq, reason });
                 self.hold(&e);
             }
