@@ -225,6 +225,10 @@ fn test(quick: bool) {
         ],
     );
     bench(
+        "sync benchmark smoke (20,000 accounts, backend in a child process)",
+        &["sync", "--accounts", "20000"],
+    );
+    bench(
         "search benchmark smoke (10,000 accounts, vs SQLite FTS5)",
         &["search", "--accounts", "10000", "--queries", "400"],
     );
