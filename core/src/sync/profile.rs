@@ -248,6 +248,13 @@ pub struct Deletion {
     /// `tombstone`: pointer to the deleted flag inside a record.
     #[serde(default)]
     pub field: Option<String>,
+    /// A listing of deleted records the backend keeps apart from the live
+    /// ones (HubSpot's `archived=true`): these parameters replace the
+    /// listing's own of the same name (or are added), and every record that
+    /// listing returns is a tombstone. Read after the feeds, as a feed of
+    /// its own (position kept under the key `deletions`).
+    #[serde(default)]
+    pub params: Vec<(String, String)>,
 }
 
 /// Deletion sources.
@@ -593,10 +600,12 @@ pub const JSON_SERVER: &str = r#"{
 }"#;
 
 /// HubSpot CRM v3 companies (`GET /crm/v3/objects/companies`): `after`
-/// cursor from `paging.next.after`, properties as strings, `archived` as the
-/// deletion flag. The list endpoint has no "modified since" filter, so every
-/// sync is a full pass (HubSpot's search endpoint has one but is capped at
-/// 10,000 results a query). No optimistic concurrency: the last write wins.
+/// cursor from `paging.next.after`, properties as strings. Archived
+/// companies are listed only with `archived=true`, read after the live ones
+/// as the deletions feed. The list endpoint has no "modified since" filter,
+/// so every sync is a full pass (HubSpot's search endpoint has one but is
+/// capped at 10,000 results a query). No optimistic concurrency: the last
+/// write wins.
 pub const HUBSPOT: &str = r#"{
   "name": "hubspot",
   "base_path": "/crm/v3/objects/companies",
@@ -606,7 +615,7 @@ pub const HUBSPOT: &str = r#"{
              "next": "/paging/next/after", "cursor_param": "after",
              "params": [["properties", "name,domain,phone,address,city,zip,country,industry,annualrevenue,lifecyclestage,hubspot_owner_id,hs_lastmodifieddate"],
                         ["archived", "false"]]},
-  "deletion": {"style": "tombstone", "field": "/archived"},
+  "deletion": {"style": "tombstone", "field": "/archived", "params": [["archived", "true"]]},
   "conflict": {"style": "none"},
   "writes": {"update": "PATCH", "delete": "DELETE", "body": "merge_patch"},
   "mapping": {"fields": [

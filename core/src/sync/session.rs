@@ -348,6 +348,9 @@ pub struct SyncSession {
     config: SyncConfig,
     state: SyncState,
     filters: Vec<Vec<Filter>>,
+    /// Feeds before this index are the pushdown's; one after it is the
+    /// profile's deletions listing (`deletion.params`).
+    live_feeds: usize,
     phase: Phase,
     inflight: Option<InFlight>,
     wait: Option<u64>,
@@ -477,7 +480,13 @@ impl SyncSession {
     /// `SyncState::default()` for a first sync). The outbox is read from the
     /// store as the session goes.
     pub fn new(profile: Profile, config: SyncConfig, state: SyncState, store: &Store) -> Self {
-        let filters = feeds_for(config.rules.as_ref(), &config.ctx);
+        let mut filters = feeds_for(config.rules.as_ref(), &config.ctx);
+        let live_feeds = filters.len();
+        if !profile.deletion.params.is_empty() {
+            // The deletions listing: unfiltered (a deleted record is
+            // deleted whatever the rules say), last.
+            filters.push(Vec::new());
+        }
         let old = if state.profile == profile.name {
             state.feeds
         } else {
@@ -485,8 +494,13 @@ impl SyncSession {
         };
         let feeds = filters
             .iter()
-            .map(|f| {
-                let key = serde_json::to_string(f).unwrap_or_default();
+            .enumerate()
+            .map(|(i, f)| {
+                let key = if i < live_feeds {
+                    serde_json::to_string(f).unwrap_or_default()
+                } else {
+                    "deletions".into()
+                };
                 old.iter()
                     .find(|s| s.key == key)
                     .cloned()
@@ -519,6 +533,7 @@ impl SyncSession {
             profile,
             config,
             filters,
+            live_feeds,
             phase,
             inflight: None,
             wait: None,
@@ -755,6 +770,14 @@ impl SyncSession {
                     p.push((l.clone(), pg.page_size.to_string()));
                 }
                 p.extend(pg.params.iter().cloned());
+                if i >= self.live_feeds {
+                    for (k, v) in &self.profile.deletion.params {
+                        match p.iter_mut().find(|(pk, _)| pk == k) {
+                            Some(slot) => slot.1 = v.clone(),
+                            None => p.push((k.clone(), v.clone())),
+                        }
+                    }
+                }
                 self.push_filters(&mut p, i);
                 if !feed.complete {
                     p.extend(pg.first_sync_params.iter().cloned());
@@ -845,10 +868,16 @@ impl SyncSession {
             .ok_or_else(|| m(format!("no array of records at `{}`", pg.items)))?;
         let mut mapped = Vec::with_capacity(items.len());
         for (n, it) in items.iter().enumerate() {
-            mapped.push(
-                mapping::read_item(&self.profile.mapping, &self.profile.deletion, it)
-                    .map_err(|e| m(format!("record {n}: {e}")))?,
-            );
+            let item = mapping::read_item(&self.profile.mapping, &self.profile.deletion, it)
+                .map_err(|e| m(format!("record {n}: {e}")))?;
+            mapped.push(if i >= self.live_feeds {
+                // Everything the deletions listing returns is deleted.
+                Item::Tombstone {
+                    id: item.id().into(),
+                }
+            } else {
+                item
+            });
         }
         if let Some(t) = pg
             .total_header
