@@ -613,3 +613,26 @@ fn a_vendor_page_of_the_wrong_shape_is_refused_whole() {
     }
     assert_eq!(st.len(), 0);
 }
+
+#[test]
+fn salesforce_api_limit_403_is_retried_not_taken_for_auth() {
+    // Salesforce answers an exhausted API limit with 403
+    // REQUEST_LIMIT_EXCEEDED: backed off and retried, then the sync stops
+    // with the vendor's message, never "log in again".
+    let mut r = Replay::load("salesforce", "limit");
+    let mut c = r.config();
+    c.max_attempts = 3;
+    let (a, _) = r.run(&mut store(), SyncState::default(), c, "salesforce");
+    r.finish();
+    assert_eq!(r.waits, [1, 2], "two backoffs between three tries");
+    match a {
+        Action::Failed(SyncError::Http { status, message }) => {
+            assert_eq!(status, 403);
+            assert!(
+                message.contains("TotalRequests Limit exceeded."),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -49,6 +49,12 @@ pub struct Profile {
     /// and refused edits.
     #[serde(default)]
     pub error_message: Option<String>,
+    /// Error bodies that mean "rate limited" whatever their status
+    /// (Salesforce answers an exhausted API limit with 403
+    /// `REQUEST_LIMIT_EXCEEDED`): retried with backoff like a 429, never
+    /// taken for an auth failure.
+    #[serde(default)]
+    pub throttled: Option<Throttled>,
     /// How the change feed pages.
     pub paging: Paging,
     /// Query parameters the backend filters by (absent: filtered on the device).
@@ -65,6 +71,16 @@ pub struct Profile {
     pub writes: Writes,
     /// Backend JSON ↔ account.
     pub mapping: Mapping,
+}
+
+/// A rate limit recognised by the error code in the body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttled {
+    /// Pointer to the error code (`/0/errorCode`).
+    pub code: String,
+    /// The codes that mean "rate limited".
+    pub values: Vec<String>,
 }
 
 /// How requests authenticate.
@@ -488,6 +504,15 @@ impl Profile {
         if let Some(e) = &self.error_message {
             pointer_ok("error_message", e)?;
         }
+        if let Some(t) = &self.throttled {
+            if t.code.is_empty() {
+                return Err(err("throttled.code", "a JSON pointer to the error code"));
+            }
+            pointer_ok("throttled.code", &t.code)?;
+            if t.values.is_empty() {
+                return Err(err("throttled.values", "name at least one code"));
+            }
+        }
         if let Some(t) = &pg.since_template {
             if pg.style == PagingStyle::Keyset {
                 return Err(err(
@@ -647,6 +672,7 @@ pub const SALESFORCE: &str = r#"{
   "auth": {"style": "bearer"},
   "headers": [["Sforce-Query-Options", "batchSize=200"]],
   "error_message": "/0/message",
+  "throttled": {"code": "/0/errorCode", "values": ["REQUEST_LIMIT_EXCEEDED"]},
   "paging": {"style": "next_url", "items": "/records", "next": "/nextRecordsUrl", "page_size": 200,
              "total": "/totalSize", "since_format": "iso8601",
              "since_template": " WHERE SystemModstamp >= {}",

@@ -649,6 +649,25 @@ impl SyncSession {
                 return;
             }
         }
+        let throttled = self.profile.throttled.as_ref().is_some_and(|t| {
+            resp.status >= 400
+                && serde_json::from_slice::<Value>(&resp.body)
+                    .ok()
+                    .and_then(|v| v.pointer(&t.code).and_then(Value::as_str).map(String::from))
+                    .is_some_and(|c| t.values.contains(&c))
+        });
+        if throttled {
+            // A vendor's rate limit under another status (Salesforce: 403
+            // REQUEST_LIMIT_EXCEEDED): not an auth failure; back off, and
+            // stop with the vendor's message when the tries run out.
+            let reason = format!(
+                "HTTP {} (rate limited): {}",
+                resp.status,
+                self.error_message(&resp.body)
+            );
+            self.retry(resp.status, &reason, None);
+            return;
+        }
         match resp.status {
             401 | 403 => {
                 self.finished = Some(Action::Auth {
