@@ -116,6 +116,14 @@ fn bad_profiles_name_the_field() {
             r#"{"name":"x","base_path":"/a","paging":{"style":"next_url"},"error_message":"message","mapping":{"canonical":true}}"#,
             "error_message",
         ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"page","page_param":"p","limit_param":"l","delta_link":"/d"},"mapping":{"canonical":true}}"#,
+            "paging.delta_link",
+        ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"next_url"},"deletion":{"style":"tombstone","field":"/r","id":"id"},"mapping":{"canonical":true}}"#,
+            "deletion.id",
+        ),
     ];
     for (json, field) in cases {
         let e = Profile::from_json(json).unwrap_err();

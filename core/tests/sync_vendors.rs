@@ -545,6 +545,54 @@ fn dynamics_pages_by_nextlink_then_delta_by_modifiedon_through_a_429() {
 }
 
 #[test]
+fn dynamics_change_tracking_follows_the_delta_link_and_deletes_deleted_entities() {
+    let mut st = store();
+    let mut r = Replay::load("dynamics-changes", "first");
+    let (a, state) = r.run(
+        &mut st,
+        SyncState::default(),
+        r.config(),
+        "dynamics-changes",
+    );
+    assert_eq!(done(&a).upserted, 3);
+    r.finish();
+    for req in &r.requests {
+        assert_eq!(
+            header(req, "Prefer"),
+            Some("odata.track-changes,odata.maxpagesize=200")
+        );
+    }
+    // The last page's @odata.deltaLink is the watermark.
+    let f = &state.feeds[0];
+    assert!(f.complete && !f.in_pass);
+    assert!(
+        f.delta_url
+            .as_deref()
+            .is_some_and(|u| u.contains("$deltatoken=919042")),
+        "{f:?}"
+    );
+
+    // The next sync asks for the delta link, nothing else: a changed row
+    // updates, a $deletedEntity row deletes, and the new link is kept.
+    let mut r = Replay::load("dynamics-changes", "delta");
+    let (a, state) = r.run(&mut st, state, r.config(), "dynamics-changes");
+    let report = done(&a);
+    r.finish();
+    assert_eq!((report.upserted, report.deleted), (1, 1));
+    assert!(!st.contains("c7d8e9f0-5e6f-ef11-a670-000d3a4b2c11"));
+    assert_eq!(
+        st.get("b3a1c0d2-5e6f-ef11-a670-000d3a4b2c11")
+            .unwrap()
+            .phone,
+        "555-0199"
+    );
+    assert!(state.feeds[0]
+        .delta_url
+        .as_deref()
+        .is_some_and(|u| u.contains("$deltatoken=919058")));
+}
+
+#[test]
 fn dynamics_412_reads_the_record_merges_and_resends_with_its_etag() {
     let mut st = store();
     let mut r = Replay::load("dynamics", "first");

@@ -206,17 +206,21 @@ pub fn read_item(m: &Mapping, deletion: &Deletion, item: &Value) -> Result<Item,
     };
     if deletion.style == DeletionStyle::Tombstone {
         let flag = deletion.field.as_deref().unwrap_or("/deleted");
-        match item.pointer(flag) {
-            Some(Value::Bool(true)) => {
-                let id = match item.pointer(id_ptr) {
-                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    _ => return Err("a tombstone without an id".into()),
-                };
-                return Ok(Item::Tombstone { id });
-            }
-            None | Some(Value::Bool(false)) | Some(Value::Null) => {}
-            Some(v) => return Err(format!("`{flag}` is {}, not a boolean", describe(v))),
+        let deleted = match (item.pointer(flag), &deletion.value) {
+            (Some(v), Some(want)) => v == want,
+            (None, Some(_)) => false,
+            (Some(Value::Bool(b)), None) => *b,
+            (None | Some(Value::Null), None) => false,
+            (Some(v), None) => return Err(format!("`{flag}` is {}, not a boolean", describe(v))),
+        };
+        if deleted {
+            let ptr = deletion.id.as_deref().unwrap_or(id_ptr);
+            let id = match item.pointer(ptr) {
+                Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => return Err("a tombstone without an id".into()),
+            };
+            return Ok(Item::Tombstone { id });
         }
     }
     let a = if m.canonical {

@@ -187,6 +187,11 @@ pub struct Paging {
     /// Pointer to the total number of records, for progress.
     #[serde(default)]
     pub total: Option<String>,
+    /// `next_url`: pointer, on a pass's last page, to the URL the next pass
+    /// starts from (OData change tracking's `@odata.deltaLink`): the
+    /// backend's own watermark, used instead of building a listing.
+    #[serde(default)]
+    pub delta_link: Option<String>,
 }
 
 fn default_page_size() -> u32 {
@@ -264,6 +269,14 @@ pub struct Deletion {
     /// `tombstone`: pointer to the deleted flag inside a record.
     #[serde(default)]
     pub field: Option<String>,
+    /// `tombstone`: the value of `field` that means deleted (default `true`;
+    /// OData's `$deletedEntity` rows: `"reason": "deleted"`).
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+    /// `tombstone`: pointer to a deleted record's id when it is not where
+    /// the mapping reads a live record's (`$deletedEntity`: `/id`).
+    #[serde(default)]
+    pub id: Option<String>,
     /// A listing of deleted records the backend keeps apart from the live
     /// ones (HubSpot's `archived=true`): these parameters replace the
     /// listing's own of the same name (or are added), and every record that
@@ -450,6 +463,8 @@ impl Profile {
             ("paging.next", &pg.next),
             ("paging.watermark", &pg.watermark),
             ("paging.total", &pg.total),
+            ("paging.delta_link", &pg.delta_link),
+            ("deletion.id", &self.deletion.id),
         ] {
             if let Some(v) = v {
                 pointer_ok(f, v)?;
@@ -513,6 +528,12 @@ impl Profile {
                 return Err(err("throttled.values", "name at least one code"));
             }
         }
+        if pg.delta_link.is_some() && pg.style != PagingStyle::NextUrl {
+            return Err(err(
+                "paging.delta_link",
+                "only paging style `next_url` follows a delta link",
+            ));
+        }
         if let Some(t) = &pg.since_template {
             if pg.style == PagingStyle::Keyset {
                 return Err(err(
@@ -570,18 +591,20 @@ pub fn builtin(name: &str) -> Option<Profile> {
         "hubspot" => HUBSPOT,
         "salesforce" => SALESFORCE,
         "dynamics" => DYNAMICS,
+        "dynamics-changes" => DYNAMICS_CHANGES,
         _ => return None,
     };
     Some(Profile::from_json(text).expect("built-in profiles are valid"))
 }
 
 /// Names of the built-in profiles.
-pub const BUILTIN: [&str; 5] = [
+pub const BUILTIN: [&str; 6] = [
     "reference",
     "json-server",
     "hubspot",
     "salesforce",
     "dynamics",
+    "dynamics-changes",
 ];
 
 /// The reference backend (`fixtures/BACKEND.md`).
@@ -718,6 +741,42 @@ pub const DYNAMICS: &str = r#"{
                         ["$filter", "{since}"],
                         ["$orderby", "modifiedon asc"]]},
   "deletion": {"style": "none"},
+  "conflict": {"style": "if_match", "if_match": "W/\"{}\""},
+  "writes": {"update": "PATCH", "delete": "DELETE", "body": "merge_patch",
+             "item_path": "/api/data/v9.2/accounts({id})"},
+  "mapping": {"fields": [
+    {"field": "id",               "from": "/accountid"},
+    {"field": "company",          "from": "/name"},
+    {"field": "phone",            "from": "/telephone1"},
+    {"field": "email",            "from": "/emailaddress1"},
+    {"field": "address.street",   "from": "/address1_line1"},
+    {"field": "address.city",     "from": "/address1_city"},
+    {"field": "address.postcode", "from": "/address1_postalcode"},
+    {"field": "address.country",  "from": "/address1_country"},
+    {"field": "owner",            "from": "/_ownerid_value"},
+    {"field": "updated_at",       "from": "/modifiedon", "as": "iso8601"},
+    {"field": "version",          "from": "/@odata.etag", "as": "etag"},
+    {"field": "custom.annual_revenue", "from": "/revenue", "as": "decimal", "digits": 2, "number": true}
+  ]}
+}"#;
+
+/// Dynamics 365 / Dataverse with change tracking (enable "Track changes" on
+/// the table): `Prefer: odata.track-changes`, and the last page's
+/// `@odata.deltaLink` is where the next sync starts. Deleted rows come as
+/// `$deletedEntity` items (`{"id", "reason": "deleted"}`). Change tracking
+/// allows no `$filter` or `$orderby`, so there is no "modified since" of our
+/// own: the delta link is the watermark. Writes as in `dynamics`.
+pub const DYNAMICS_CHANGES: &str = r#"{
+  "name": "dynamics-changes",
+  "base_path": "/api/data/v9.2/accounts",
+  "auth": {"style": "bearer"},
+  "headers": [["OData-MaxVersion", "4.0"], ["OData-Version", "4.0"],
+              ["Prefer", "odata.track-changes,odata.maxpagesize=200"]],
+  "error_message": "/error/message",
+  "paging": {"style": "next_url", "items": "/value", "next": "/@odata.nextLink",
+             "delta_link": "/@odata.deltaLink", "page_size": 200,
+             "params": [["$select", "name,telephone1,emailaddress1,address1_line1,address1_city,address1_postalcode,address1_country,revenue,_ownerid_value,modifiedon"]]},
+  "deletion": {"style": "tombstone", "field": "/reason", "value": "deleted", "id": "/id"},
   "conflict": {"style": "if_match", "if_match": "W/\"{}\""},
   "writes": {"update": "PATCH", "delete": "DELETE", "body": "merge_patch",
              "item_path": "/api/data/v9.2/accounts({id})"},

@@ -132,6 +132,10 @@ pub struct FeedState {
     pub params: Vec<(String, String)>,
     /// `next_url`: the next page's URL in a pass under way.
     pub next_url: Option<String>,
+    /// `next_url` with `paging.delta_link`: where the next pass starts (the
+    /// backend's delta link from the last pass's last page).
+    #[serde(default)]
+    pub delta_url: Option<String>,
     /// `page`/`offset`: the next page number or offset in a pass under way.
     pub page: u64,
     /// Styles but `keyset`: the next pass asks for records updated at or
@@ -775,14 +779,16 @@ impl SyncSession {
         let pg = &self.profile.paging;
         let feed = &self.state.feeds[i];
         let base = format!("{}{}", self.config.base_url, self.profile.base_path);
-        let url = match (&pg.style, &feed.next_url) {
-            (PagingStyle::NextUrl, Some(u)) if feed.in_pass => {
-                if u.starts_with("http://") || u.starts_with("https://") {
-                    u.clone()
-                } else {
-                    format!("{}{}", self.config.base_url, u)
-                }
+        let absolute = |u: &String| {
+            if u.starts_with("http://") || u.starts_with("https://") {
+                u.clone()
+            } else {
+                format!("{}{}", self.config.base_url, u)
             }
+        };
+        let url = match (&pg.style, &feed.next_url, &feed.delta_url) {
+            (PagingStyle::NextUrl, Some(u), _) if feed.in_pass => absolute(u),
+            (PagingStyle::NextUrl, _, Some(u)) if !feed.in_pass => absolute(u),
             _ => {
                 let mut p: Vec<(String, String)> = Vec::new();
                 if let Some(l) = &pg.limit_param {
@@ -964,7 +970,20 @@ impl SyncSession {
                     None => resp.header("Link").and_then(link_next),
                 };
                 match u {
-                    None => last = true,
+                    None => {
+                        last = true;
+                        if let Some(p) = pg.delta_link.as_deref() {
+                            // The backend's watermark; a pass without one
+                            // keeps the old (the next pass re-reads from it).
+                            match body.pointer(p) {
+                                None | Some(Value::Null) => {}
+                                Some(Value::String(d)) if !d.is_empty() => {
+                                    next.delta_url = Some(d.clone())
+                                }
+                                Some(_) => return Err(m("the delta link is not a string".into())),
+                            }
+                        }
+                    }
                     Some(u) => {
                         if feed.next_url.as_deref() == Some(u.as_str()) || u == url {
                             return Err(PageError::Endless);
