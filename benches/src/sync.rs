@@ -73,10 +73,22 @@ impl Backend {
             .stdout(Stdio::piped())
             .spawn()
             .expect("the backend child starts");
+        // Filling a million accounts takes ~30 s; the line comes after. Read
+        // it on a thread so a backend that hangs fails the run in bounded time.
         let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        // Filling a million accounts takes ~30 s; the line comes after.
-        out.read_line(&mut line).unwrap_or(0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap_or(0);
+            let _ = tx.send(line);
+            out
+        });
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(900)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the backend printed no URL in 15 minutes");
+        };
+        let out = reader.join().expect("the reader thread");
         let mut parts = line.split_whitespace();
         let url = parts.next().unwrap_or_default().to_string();
         if !url.starts_with("http://") {
