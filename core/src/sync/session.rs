@@ -1,8 +1,10 @@
 //! [`SyncSession`]: one sync, push then pull, as a state machine.
 //!
 //! Owns the order of a sync (the outbox first, oldest edit first, then each
-//! feed of the rules' pushdown), what a response means (ack, merge,
-//! conflict, retry, stop), and the resumable [`SyncState`].
+//! feed of the rules' pushdown, then the profile's listing of deleted
+//! records if it has one), what a response means (ack, merge — reading the
+//! record first when a 412 does not carry it —, conflict, retry, stop), and
+//! the resumable [`SyncState`].
 //!
 //! Invariants:
 //! - an outbox edit is acknowledged only after a 2xx for its write; a clash
