@@ -13,6 +13,7 @@ mod results;
 mod retention;
 mod sealing;
 mod search;
+mod sync;
 mod timing;
 
 use std::path::PathBuf;
@@ -85,6 +86,36 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// A first sync from the reference backend (a child process) into a
+    /// budgeted store under a rep's rules: time, rate, what is kept, memory.
+    Sync {
+        #[arg(long, default_value_t = 1_000_000)]
+        accounts: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Budgets, comma-separated: one first sync each.
+        #[arg(long, value_delimiter = ',', default_value = "64MiB", value_parser = |s: &str| Budget::parse(s).map_err(|e| e.to_string()))]
+        budget: Vec<Budget>,
+        #[arg(long, default_value = "fixtures/rules/field-rep.json")]
+        rules: String,
+        /// The rep whose device syncs.
+        #[arg(long, default_value = "rep-0003")]
+        me: String,
+        /// The backend's SQLite file (reused when filled from the same org;
+        /// default: in memory, filled anew).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// The backend child of `sync` (not for direct use).
+    #[command(hide = true)]
+    SyncBackend {
+        #[arg(long)]
+        accounts: u64,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Plan which of an org's accounts a device keeps, and how fast.
     Plan {
         #[arg(long, default_value_t = 1_000_000)]
@@ -130,6 +161,18 @@ fn main() {
             rules,
         } => ("search", search::run(accounts, seed, queries, &rules)),
         Command::Seal { accounts, seed } => ("seal", sealing::run(accounts, seed)),
+        Command::Sync {
+            accounts,
+            seed,
+            budget,
+            rules,
+            me,
+            db,
+        } => ("sync", sync::run(accounts, seed, &budget, &rules, &me, db)),
+        Command::SyncBackend { accounts, seed, db } => {
+            sync::backend(accounts, seed, db);
+            return;
+        }
         Command::Capacity {
             accounts,
             seed,

@@ -29,7 +29,8 @@ enum Command {
     /// Push the outbox to a CRM and pull its changes into a store snapshot
     /// (created if missing); the position is kept in STORE.sync.json.
     Sync {
-        /// A built-in profile (reference, json-server) or a profile JSON file.
+        /// A built-in profile (reference, json-server, hubspot, salesforce,
+        /// dynamics, dynamics-changes) or a profile JSON file.
         #[arg(long, default_value = "reference")]
         profile: String,
         /// The backend (http://127.0.0.1:8787).

@@ -1,7 +1,9 @@
 //! `satchel sync`: the native transport. Pumps a core `SyncSession` with a
 //! small blocking HTTP client (ureq), draws a progress bar on stderr, and
-//! writes the snapshot (then the sync state beside it) atomically at the end.
-//! Decides nothing: every choice is the session's.
+//! writes the snapshot, then the conflicts ledger (`STORE.conflicts.json`:
+//! outbox bases, open conflicts and the rep's choices, which the snapshot
+//! format does not carry) and the sync position (`STORE.sync.json`) beside
+//! it, each atomically. Decides nothing: every choice is the session's.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use satchel_core::budget::Budget;
+use satchel_core::conflicts::LedgerState;
 use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
 use satchel_core::store::{Store, StoreConfig};
@@ -72,10 +75,34 @@ fn send(agent: &ureq::Agent, req: &HttpRequest, max: usize) -> Result<HttpRespon
     })
 }
 
-fn state_path(store: &Path) -> PathBuf {
+fn beside(store: &Path, suffix: &str) -> PathBuf {
     let mut s = store.as_os_str().to_owned();
-    s.push(".sync.json");
+    s.push(suffix);
     PathBuf::from(s)
+}
+
+fn state_path(store: &Path) -> PathBuf {
+    beside(store, ".sync.json")
+}
+
+fn ledger_path(store: &Path) -> PathBuf {
+    beside(store, ".conflicts.json")
+}
+
+/// Puts the saved ledger back; a missing file is an empty ledger.
+fn restore_ledger(store: &mut Store, path: &Path) -> Result<(), String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let fix = "delete it to go on without (open conflicts are raised again on the next push)";
+    let saved: LedgerState = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a conflicts ledger ({e}); {fix}", path.display()))?;
+    store
+        .restore_ledger(saved)
+        .map_err(|e| format!("{}: {e}; {fix}", path.display()))?;
+    Ok(())
 }
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
@@ -93,6 +120,8 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store::with_config(a.budget, config),
         Err(e) => return Err(format!("{}: {e}", a.store.display())),
     };
+    let lp = ledger_path(&a.store);
+    restore_ledger(&mut store, &lp)?;
     let sp = state_path(&a.store);
     let state = match std::fs::read_to_string(&sp) {
         Ok(t) => SyncState::from_json(&t).map_err(|e| format!("{}: {e}", sp.display()))?,
@@ -145,6 +174,8 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     // pages (harmless), never skips them.
     store.compact();
     write_atomically(&a.store, &store.snapshot())?;
+    let ledger = serde_json::to_vec(&store.ledger_state()).map_err(|e| e.to_string())?;
+    write_atomically(&lp, &ledger)?;
     write_atomically(&sp, session.state().to_json().as_bytes())?;
     let secs = started.elapsed().as_secs_f64();
     match outcome {
@@ -160,6 +191,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
             store.erase();
             write_atomically(&a.store, &store.snapshot())?;
             let _ = std::fs::remove_file(&sp);
+            let _ = std::fs::remove_file(&lp);
             Err("the backend ordered this device wiped; the store was erased (confirm with POST /v1/device/wiped)".into())
         }
         Action::Auth { status, message } => Err(format!(

@@ -269,3 +269,26 @@ fn search_finds_folded_text_and_insights_print_json() {
     assert_eq!(v["pipeline"][0]["accounts"], 30);
     assert_eq!(v["this_week"]["calls"], 30);
 }
+
+#[test]
+fn sync_refuses_a_damaged_conflicts_ledger_with_what_to_do() {
+    let dir = temp_dir("bad-ledger");
+    let store = dir.join("store.bin");
+    std::fs::write(dir.join("store.bin.conflicts.json"), b"{\"bases\": 7}").unwrap();
+    // The ledger is read before any connection: the port is never dialled.
+    let out = satchel(&[
+        "sync",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("store.bin.conflicts.json: not a conflicts ledger")
+            && err.contains("delete it"),
+        "{err}"
+    );
+    assert!(!store.exists(), "nothing written");
+}

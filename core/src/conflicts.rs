@@ -15,8 +15,15 @@
 //! Invariant: a conflict never removes its edit from the outbox. The edit
 //! stays (the record stays dirty, never evicted) until the backend confirms
 //! the resolved version, or the rep chooses the server's side, which acks it.
-//! The ledger is in memory only: after a reload the next push meets the same
-//! 412 and raises the conflict again, so nothing is lost by not persisting it.
+//!
+//! The snapshot format does not carry the ledger. The app keeps it beside
+//! the snapshot as a [`LedgerState`] ([`Store::ledger_state`], restored with
+//! [`Store::restore_ledger`]; the CLI writes `STORE.conflicts.json`), so the
+//! rep's choices and the bases survive a restart. A ledger that is lost or
+//! older than the snapshot is still safe: entries of acknowledged edits are
+//! dropped on restore, and a missing entry only means the next push meets
+//! the same 412 and raises the conflict again (more conflicts, never a lost
+//! change).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -126,6 +133,16 @@ impl fmt::Display for ConflictError {
             ConflictError::Budget(b) => write!(f, "resolving the conflict: {b}"),
         }
     }
+}
+
+/// The ledger as data, to keep beside a snapshot (JSON through serde).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerState {
+    /// Each outbox edit's base: `(seq, the edited fields' values before it)`.
+    pub bases: Vec<(u64, Vec<Change>)>,
+    /// The open conflicts, with the rep's choices.
+    pub conflicts: Vec<Conflict>,
 }
 
 /// Bases of outbox edits and open conflicts (see the module doc).
@@ -309,6 +326,67 @@ impl Store {
             x.resolution = Some(side);
         }
         Ok(())
+    }
+
+    /// The ledger as data (see [`LedgerState`]): save it beside the snapshot.
+    pub fn ledger_state(&self) -> LedgerState {
+        LedgerState {
+            bases: self.ledger().bases.clone(),
+            conflicts: self.ledger().conflicts.clone(),
+        }
+    }
+
+    /// Puts a saved ledger back into a store opened from the snapshot it was
+    /// saved with (or a later one). Entries whose edit is no longer in the
+    /// outbox (acknowledged since), or is about another record, are dropped;
+    /// entries the store already has are kept as they are. Returns how many
+    /// were dropped. All or nothing: `Err` (no room) changes nothing.
+    pub fn restore_ledger(&mut self, saved: LedgerState) -> Result<usize, BudgetExceeded> {
+        let in_outbox = |seq: u64| {
+            self.outbox()
+                .iter()
+                .find(|e| e.seq == seq)
+                .map(|e| e.id.clone())
+        };
+        let total = saved.bases.len() + saved.conflicts.len();
+        let bases: Vec<(u64, Vec<Change>)> = saved
+            .bases
+            .into_iter()
+            .filter(|(seq, _)| in_outbox(*seq).is_some() && self.ledger().base(*seq).is_none())
+            .collect();
+        let conflicts: Vec<Conflict> = saved
+            .conflicts
+            .into_iter()
+            .filter(|c| {
+                in_outbox(c.seq).as_deref() == Some(c.id.as_str())
+                    && self.ledger().conflict(c.seq).is_none()
+            })
+            .collect();
+        let l = self.ledger();
+        let needed = growth_bytes(&l.bases, bases.len())
+            + bases.iter().map(|(_, b)| changes_bytes(b)).sum::<usize>()
+            + growth_bytes(&l.conflicts, conflicts.len())
+            + conflicts.iter().map(conflict_bytes).sum::<usize>();
+        if needed > self.room() {
+            return Err(BudgetExceeded {
+                needed,
+                available: self.room(),
+            });
+        }
+        let dropped = total - bases.len() - conflicts.len();
+        let l = self.ledger_mut();
+        grow_to(&mut l.bases, bases.len());
+        grow_to(&mut l.conflicts, conflicts.len());
+        for (seq, b) in bases {
+            l.content_bytes += changes_bytes(&b);
+            l.bases.push((seq, b));
+        }
+        for c in conflicts {
+            l.content_bytes += conflict_bytes(&c);
+            l.conflicts.push(c);
+        }
+        l.conflicts.sort_by_key(|c| c.seq);
+        Ok(dropped)
     }
 
     /// Erases everything: records, stubs, pins, outbox, conflicts (a remote

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use satchel_core::budget::Budget;
-use satchel_core::conflicts::Resolution;
+use satchel_core::conflicts::{LedgerState, Resolution};
 use satchel_core::model::{Account, Activity, ActivityKind};
 use satchel_core::outbox::{Change, Patch};
 use satchel_core::rules::RankRules;
@@ -433,6 +433,88 @@ fn two_devices_merge_disjoint_fields_and_surface_the_clash() {
     assert!(a.outbox().is_empty() && a.conflicts().is_empty());
     assert_eq!(get().email, "srv@x");
     server.shutdown();
+}
+
+/// Snapshot, then a fresh store opened from it (a restart), optionally with
+/// the ledger saved beside it (as JSON, the way the CLI keeps it).
+fn restart(st: &Store, ledger: Option<&str>) -> Store {
+    let (mut out, _) = Store::open(
+        Some(&st.snapshot()),
+        None,
+        st.budget(),
+        StoreConfig {
+            journal: false,
+            ..StoreConfig::default()
+        },
+    )
+    .unwrap();
+    if let Some(json) = ledger {
+        let saved: LedgerState = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            out.restore_ledger(saved).unwrap(),
+            0,
+            "nothing stale to drop"
+        );
+    }
+    out
+}
+
+#[test]
+fn a_resolved_conflict_survives_a_restart_with_its_ledger() {
+    let server = start(30, 12);
+    let (mut a, mut b) = (store("4MiB"), store("4MiB"));
+    let (x, sa) = run(&mut a, SyncState::default(), config(&server, "A"));
+    done(&x);
+    let (x, sb) = run(&mut b, SyncState::default(), config(&server, "B"));
+    done(&x);
+    let id = device_accounts(&a)[0].id.clone();
+    let phone = |p: &str| Patch {
+        set: vec![Change::Phone(p.into())],
+        ..Patch::default()
+    };
+    a.edit(&id, phone("A-phone"), T0).unwrap();
+    let clash = b.edit(&id, phone("B-phone"), T0).unwrap();
+    server.clock().advance(10);
+    done(&run(&mut a, sa, config(&server, "A")).0);
+    server.clock().advance(10);
+    let (x, sb) = run(&mut b, sb, config(&server, "B"));
+    done(&x);
+    assert_eq!(b.conflicts().len(), 1);
+    b.resolve_conflict(clash, Resolution::Local).unwrap();
+    let ledger = serde_json::to_string(&b.ledger_state()).unwrap();
+
+    // Without the ledger the rep's choice is gone: the push meets the same
+    // 412 and asks again (safe, but the rep chose already).
+    let mut forgot = restart(&b, None);
+    let (x, _) = run(&mut forgot, sb.clone(), config(&server, "B"));
+    let Action::Done(r) = x else { panic!("{x:?}") };
+    assert_eq!((r.pushed, r.conflicts), (0, 1));
+
+    // With it, the choice is carried out: the rep's value is written.
+    let mut b = restart(&b, Some(&ledger));
+    assert_eq!(b.conflicts()[0].resolution, Some(Resolution::Local));
+    let (x, _) = run(&mut b, sb, config(&server, "B"));
+    let Action::Done(r) = x else { panic!("{x:?}") };
+    assert_eq!((r.pushed, r.conflicts), (1, 0), "{r:?}");
+    assert!(b.conflicts().is_empty() && b.outbox().is_empty());
+    let s: Account = serde_json::from_value(api(
+        &server,
+        "GET",
+        &format!("/v1/accounts/{id}"),
+        None,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(s.phone, "B-phone");
+
+    // A saved ledger older than the store: entries of acknowledged edits are dropped.
+    let saved: LedgerState = serde_json::from_str(&ledger).unwrap();
+    assert_eq!(
+        b.restore_ledger(saved).unwrap(),
+        2,
+        "one base, one conflict"
+    );
+    assert!(b.conflicts().is_empty());
 }
 
 #[test]

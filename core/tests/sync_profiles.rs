@@ -92,6 +92,38 @@ fn bad_profiles_name_the_field() {
             r#"{"name":"x","base_path":"/a","paging":{"style":"next_url","page_size":0},"mapping":{"canonical":true}}"#,
             "paging.page_size",
         ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"next_url","since_template":"t >= {}"},"mapping":{"canonical":true}}"#,
+            "paging.since_template",
+        ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"next_url","since_template":"t >= ","params":[["q","{since}"]]},"mapping":{"canonical":true}}"#,
+            "paging.since_template",
+        ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"next_url"},"conflict":{"style":"if_match","if_match":"W/"},"mapping":{"canonical":true}}"#,
+            "conflict.if_match",
+        ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"next_url"},"writes":{"item_path":"/a/id"},"mapping":{"canonical":true}}"#,
+            "writes.item_path",
+        ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"next_url"},"headers":[["Bad Header","1"]],"mapping":{"canonical":true}}"#,
+            "headers[0]",
+        ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"next_url"},"error_message":"message","mapping":{"canonical":true}}"#,
+            "error_message",
+        ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"page","page_param":"p","limit_param":"l","delta_link":"/d"},"mapping":{"canonical":true}}"#,
+            "paging.delta_link",
+        ),
+        (
+            r#"{"name":"x","base_path":"/a","paging":{"style":"next_url"},"deletion":{"style":"tombstone","field":"/r","id":"id"},"mapping":{"canonical":true}}"#,
+            "deletion.id",
+        ),
     ];
     for (json, field) in cases {
         let e = Profile::from_json(json).unwrap_err();

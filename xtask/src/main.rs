@@ -12,9 +12,11 @@
 //!   Chromium (installed with apt-get when missing) against the reference
 //!   backend; part of `cargo xtask test`.
 //!
-//! `demo` and `test` only call cargo and rustup; `wasm` also needs Node and
-//! npm (CI machines have them) and installs wasm-pack, wasm-bindgen-cli and
-//! the npm devDependencies (binaryen, wabt) when missing.
+//! `demo` only calls cargo; `test` also runs `npm ci` in
+//! `fixtures/json-server` (json-server 0.17 for the end-to-end sync test);
+//! `wasm` also needs Node and npm (CI machines have them) and installs
+//! wasm-pack, wasm-bindgen-cli and the npm devDependencies (binaryen, wabt)
+//! when missing.
 
 mod wasm;
 mod web;
@@ -169,8 +171,16 @@ fn test(quick: bool) {
         "warnings",
     ]);
     step("lints (clippy, warnings are errors)", clippy);
+    // json-server 0.17 for the end-to-end sync test (cli/tests/json_server.rs),
+    // which fails rather than skips when told it is required.
+    let mut npm = Command::new("npm");
+    npm.current_dir(root().join("fixtures/json-server"))
+        .args(["ci", "--no-audit", "--no-fund"]);
+    step("npm ci in fixtures/json-server (json-server 0.17)", npm);
     let mut tests = cargo();
-    tests.args(["test", "--workspace"]);
+    tests
+        .args(["test", "--workspace"])
+        .env("SATCHEL_REQUIRE_JSON_SERVER", "1");
     step("unit, property and integration tests", tests);
     for target in ["thumbv7em-none-eabihf", "wasm32-unknown-unknown"] {
         let mut build = cargo();
@@ -213,6 +223,10 @@ fn test(quick: bool) {
             "--reps",
             "2",
         ],
+    );
+    bench(
+        "sync benchmark smoke (20,000 accounts, backend in a child process)",
+        &["sync", "--accounts", "20000"],
     );
     bench(
         "search benchmark smoke (10,000 accounts, vs SQLite FTS5)",

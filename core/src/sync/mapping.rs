@@ -54,6 +54,10 @@ pub struct FieldMap {
     /// `enum`: backend value → Satchel value.
     #[serde(default)]
     pub values: BTreeMap<String, String>,
+    /// `decimal`: writes send a JSON number (`1234.5`; Salesforce and OData
+    /// money) instead of a string (`"1234.50"`; HubSpot properties).
+    #[serde(default)]
+    pub number: bool,
 }
 
 /// Value transforms.
@@ -202,17 +206,21 @@ pub fn read_item(m: &Mapping, deletion: &Deletion, item: &Value) -> Result<Item,
     };
     if deletion.style == DeletionStyle::Tombstone {
         let flag = deletion.field.as_deref().unwrap_or("/deleted");
-        match item.pointer(flag) {
-            Some(Value::Bool(true)) => {
-                let id = match item.pointer(id_ptr) {
-                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    _ => return Err("a tombstone without an id".into()),
-                };
-                return Ok(Item::Tombstone { id });
-            }
-            None | Some(Value::Bool(false)) | Some(Value::Null) => {}
-            Some(v) => return Err(format!("`{flag}` is {}, not a boolean", describe(v))),
+        let deleted = match (item.pointer(flag), &deletion.value) {
+            (Some(v), Some(want)) => v == want,
+            (None, Some(_)) => false,
+            (Some(Value::Bool(b)), None) => *b,
+            (None | Some(Value::Null), None) => false,
+            (Some(v), None) => return Err(format!("`{flag}` is {}, not a boolean", describe(v))),
+        };
+        if deleted {
+            let ptr = deletion.id.as_deref().unwrap_or(id_ptr);
+            let id = match item.pointer(ptr) {
+                Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => return Err("a tombstone without an id".into()),
+            };
+            return Ok(Item::Tombstone { id });
         }
     }
     let a = if m.canonical {
@@ -526,6 +534,15 @@ fn reverse(f: &FieldMap, c: &Change) -> Value {
     match (f.transform, int) {
         (Transform::UnixMs, Some(x)) => Value::from(x.saturating_mul(1000)),
         (Transform::Iso8601, Some(x)) => Value::String(format_iso8601(x)),
+        (Transform::Decimal, Some(x)) if f.number => {
+            let text = format_decimal(x, f.digits);
+            // Money in minor units is far below 2^53: the float is exact
+            // enough to print back as the same decimal.
+            text.parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Value::String(text), Value::Number)
+        }
         (Transform::Decimal, Some(x)) => Value::String(format_decimal(x, f.digits)),
         (Transform::Enum, _) => match c {
             Change::Stage(s)
@@ -600,7 +617,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// `2026-09-21`, `2026-09-21T14:05:00Z`, `…T14:05:00.123+02:00` → Unix seconds.
+/// `2026-09-21`, `2026-09-21T14:05:00Z`, `…T14:05:00.123+02:00` (or `+0200`) → Unix seconds.
 pub fn parse_iso8601(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let num = |r: core::ops::Range<usize>| -> Option<i64> {
@@ -643,6 +660,11 @@ pub fn parse_iso8601(s: &str) -> Option<i64> {
             let off = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
             Some(if sign == b'+' { t - off } else { t + off })
         }
+        // `+0000` (no colon): Salesforce writes its date-times so.
+        Some(&sign @ (b'+' | b'-')) if b.len() == i + 5 => {
+            let off = num(i + 1..i + 3)? * 3600 + num(i + 3..i + 5)? * 60;
+            Some(if sign == b'+' { t - off } else { t + off })
+        }
         _ => None,
     }
 }
@@ -672,6 +694,11 @@ mod tests {
             parse_iso8601("2026-09-21T14:05:00.5+02:00"),
             parse_iso8601("2026-09-21T12:05:00Z")
         );
+        assert_eq!(
+            parse_iso8601("2026-09-21T14:05:00.000+0000"),
+            parse_iso8601("2026-09-21T14:05:00Z")
+        );
+        assert_eq!(parse_iso8601("2026-09-21T14:05:00+000"), None);
         assert_eq!(parse_iso8601("2026-13-01"), None);
         assert_eq!(parse_iso8601("2026-01-01T00:00:00Zjunk"), None);
     }

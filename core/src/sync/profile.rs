@@ -40,6 +40,21 @@ pub struct Profile {
     /// Header carrying an idempotency key on writes, if the backend honours one.
     #[serde(default)]
     pub idempotency_header: Option<String>,
+    /// Headers every request sends (OData's `OData-Version: 4.0`, its page
+    /// size as `Prefer: odata.maxpagesize=200`).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// Pointer to the human message in an error body (default `/message`;
+    /// Salesforce `/0/message`, OData `/error/message`), shown with 401/403
+    /// and refused edits.
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// Error bodies that mean "rate limited" whatever their status
+    /// (Salesforce answers an exhausted API limit with 403
+    /// `REQUEST_LIMIT_EXCEEDED`): retried with backoff like a 429, never
+    /// taken for an auth failure.
+    #[serde(default)]
+    pub throttled: Option<Throttled>,
     /// How the change feed pages.
     pub paging: Paging,
     /// Query parameters the backend filters by (absent: filtered on the device).
@@ -56,6 +71,16 @@ pub struct Profile {
     pub writes: Writes,
     /// Backend JSON ↔ account.
     pub mapping: Mapping,
+}
+
+/// A rate limit recognised by the error code in the body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttled {
+    /// Pointer to the error code (`/0/errorCode`).
+    pub code: String,
+    /// The codes that mean "rate limited".
+    pub values: Vec<String>,
 }
 
 /// How requests authenticate.
@@ -142,6 +167,13 @@ pub struct Paging {
     /// `unix_ms` or `iso8601`.
     #[serde(default)]
     pub since_format: TimeFormat,
+    /// Styles but `keyset`, for backends whose "updated since" lives inside
+    /// a query language (SOQL `WHERE`, OData `$filter`): `{since}` in a
+    /// value of `params` becomes this text with `{}` replaced by the time
+    /// (in `since_format`), or nothing before the first pass completes; a
+    /// parameter left empty is not sent.
+    #[serde(default)]
+    pub since_template: Option<String>,
     /// Parameters every listing sends (sort order: the delta needs the feed
     /// ascending by update time).
     #[serde(default)]
@@ -155,6 +187,11 @@ pub struct Paging {
     /// Pointer to the total number of records, for progress.
     #[serde(default)]
     pub total: Option<String>,
+    /// `next_url`: pointer, on a pass's last page, to the URL the next pass
+    /// starts from (OData change tracking's `@odata.deltaLink`): the
+    /// backend's own watermark, used instead of building a listing.
+    #[serde(default)]
+    pub delta_link: Option<String>,
 }
 
 fn default_page_size() -> u32 {
@@ -232,6 +269,21 @@ pub struct Deletion {
     /// `tombstone`: pointer to the deleted flag inside a record.
     #[serde(default)]
     pub field: Option<String>,
+    /// `tombstone`: the value of `field` that means deleted (default `true`;
+    /// OData's `$deletedEntity` rows: `"reason": "deleted"`).
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+    /// `tombstone`: pointer to a deleted record's id when it is not where
+    /// the mapping reads a live record's (`$deletedEntity`: `/id`).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A listing of deleted records the backend keeps apart from the live
+    /// ones (HubSpot's `archived=true`): these parameters replace the
+    /// listing's own of the same name (or are added), and every record that
+    /// listing returns is a tombstone. Read after the feeds, as a feed of
+    /// its own (position kept under the key `deletions`).
+    #[serde(default)]
+    pub params: Vec<(String, String)>,
 }
 
 /// Deletion sources.
@@ -256,8 +308,14 @@ pub struct ConflictStyle {
     #[serde(default)]
     pub field: Option<String>,
     /// Pointer, in a 409/412 body, to the record as stored (`/current`).
+    /// Absent with `if_match`: a 412 body does not hold it (OData), so the
+    /// session reads the record (`GET` on the item) and merges with that.
     #[serde(default)]
     pub current: Option<String>,
+    /// `if_match`: how the version is written in the header, `{}` standing
+    /// for it (default `"{}"`; OData's weak ETags: `W/"{}"`).
+    #[serde(default)]
+    pub if_match: Option<String>,
 }
 
 /// Optimistic-concurrency styles.
@@ -286,6 +344,11 @@ pub struct Writes {
     /// Method that creates, at the collection path (`POST`).
     #[serde(default = "post")]
     pub create: String,
+    /// Path of one record, `{id}` standing for its id (default
+    /// `<base_path>/{id}`): Salesforce writes to `…/sobjects/Account/{id}`
+    /// while it lists through `…/queryAll`; OData keys are `accounts({id})`.
+    #[serde(default)]
+    pub item_path: Option<String>,
     /// `merge_patch` (only the changed fields, nested objects merged),
     /// `shallow` (changed top-level members whole: `address` as a whole) or
     /// `full` (the whole record).
@@ -309,6 +372,7 @@ impl Default for Writes {
             update: patch(),
             delete: delete(),
             create: post(),
+            item_path: None,
             body: BodyStyle::default(),
         }
     }
@@ -399,6 +463,8 @@ impl Profile {
             ("paging.next", &pg.next),
             ("paging.watermark", &pg.watermark),
             ("paging.total", &pg.total),
+            ("paging.delta_link", &pg.delta_link),
+            ("deletion.id", &self.deletion.id),
         ] {
             if let Some(v) = v {
                 pointer_ok(f, v)?;
@@ -442,6 +508,68 @@ impl Profile {
         if let Some(c) = &self.conflict.current {
             pointer_ok("conflict.current", c)?;
         }
+        if let Some(f) = &self.conflict.if_match {
+            if f.matches("{}").count() != 1 {
+                return Err(err(
+                    "conflict.if_match",
+                    format!("{f:?} must hold `{{}}` once, where the version goes"),
+                ));
+            }
+        }
+        if let Some(e) = &self.error_message {
+            pointer_ok("error_message", e)?;
+        }
+        if let Some(t) = &self.throttled {
+            if t.code.is_empty() {
+                return Err(err("throttled.code", "a JSON pointer to the error code"));
+            }
+            pointer_ok("throttled.code", &t.code)?;
+            if t.values.is_empty() {
+                return Err(err("throttled.values", "name at least one code"));
+            }
+        }
+        if pg.delta_link.is_some() && pg.style != PagingStyle::NextUrl {
+            return Err(err(
+                "paging.delta_link",
+                "only paging style `next_url` follows a delta link",
+            ));
+        }
+        if let Some(t) = &pg.since_template {
+            if pg.style == PagingStyle::Keyset {
+                return Err(err(
+                    "paging.since_template",
+                    "not used by paging style `keyset` (the feed's watermark is the delta)",
+                ));
+            }
+            if t.matches("{}").count() != 1 {
+                return Err(err(
+                    "paging.since_template",
+                    format!("{t:?} must hold `{{}}` once, where the time goes"),
+                ));
+            }
+            if !pg.params.iter().any(|(_, v)| v.contains("{since}")) {
+                return Err(err(
+                    "paging.since_template",
+                    "no value of `paging.params` holds `{since}`",
+                ));
+            }
+        }
+        if let Some(p) = &self.writes.item_path {
+            if !p.starts_with('/') || p.matches("{id}").count() != 1 {
+                return Err(err(
+                    "writes.item_path",
+                    format!("{p:?} must start with `/` and hold `{{id}}` once"),
+                ));
+            }
+        }
+        for (i, (k, _)) in self.headers.iter().enumerate() {
+            if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(err(
+                    &format!("headers[{i}]"),
+                    format!("{k:?} is not a header name"),
+                ));
+            }
+        }
         for (f, m) in [
             ("writes.update", &self.writes.update),
             ("writes.create", &self.writes.create),
@@ -454,18 +582,30 @@ impl Profile {
     }
 }
 
-/// The built-in profiles, by name: `reference`, `json-server`.
+/// The built-in profiles, by name: `reference`, `json-server`, `hubspot`,
+/// `salesforce`, `dynamics`.
 pub fn builtin(name: &str) -> Option<Profile> {
     let text = match name {
         "reference" => REFERENCE,
         "json-server" => JSON_SERVER,
+        "hubspot" => HUBSPOT,
+        "salesforce" => SALESFORCE,
+        "dynamics" => DYNAMICS,
+        "dynamics-changes" => DYNAMICS_CHANGES,
         _ => return None,
     };
     Some(Profile::from_json(text).expect("built-in profiles are valid"))
 }
 
 /// Names of the built-in profiles.
-pub const BUILTIN: [&str; 2] = ["reference", "json-server"];
+pub const BUILTIN: [&str; 6] = [
+    "reference",
+    "json-server",
+    "hubspot",
+    "salesforce",
+    "dynamics",
+    "dynamics-changes",
+];
 
 /// The reference backend (`fixtures/BACKEND.md`).
 pub const REFERENCE: &str = r#"{
@@ -505,4 +645,153 @@ pub const JSON_SERVER: &str = r#"{
   "conflict": {"style": "none"},
   "writes": {"update": "PATCH", "delete": "DELETE", "create": "POST", "body": "shallow"},
   "mapping": {"canonical": true}
+}"#;
+
+/// HubSpot CRM v3 companies (`GET /crm/v3/objects/companies`): `after`
+/// cursor from `paging.next.after`, properties as strings. Archived
+/// companies are listed only with `archived=true`, read after the live ones
+/// as the deletions feed. The list endpoint has no "modified since" filter,
+/// so every sync is a full pass (HubSpot's search endpoint has one but is
+/// capped at 10,000 results a query). No optimistic concurrency: the last
+/// write wins.
+pub const HUBSPOT: &str = r#"{
+  "name": "hubspot",
+  "base_path": "/crm/v3/objects/companies",
+  "auth": {"style": "bearer"},
+  "error_message": "/message",
+  "paging": {"style": "cursor", "items": "/results", "limit_param": "limit", "page_size": 100,
+             "next": "/paging/next/after", "cursor_param": "after",
+             "params": [["properties", "name,domain,phone,address,city,zip,country,industry,annualrevenue,lifecyclestage,hubspot_owner_id,hs_lastmodifieddate"],
+                        ["archived", "false"]]},
+  "deletion": {"style": "tombstone", "field": "/archived", "params": [["archived", "true"]]},
+  "conflict": {"style": "none"},
+  "writes": {"update": "PATCH", "delete": "DELETE", "body": "merge_patch"},
+  "mapping": {"fields": [
+    {"field": "id",               "from": "/id"},
+    {"field": "company",          "from": "/properties/name"},
+    {"field": "phone",            "from": "/properties/phone"},
+    {"field": "address.street",   "from": "/properties/address"},
+    {"field": "address.city",     "from": "/properties/city"},
+    {"field": "address.postcode", "from": "/properties/zip"},
+    {"field": "address.country",  "from": "/properties/country"},
+    {"field": "owner",            "from": "/properties/hubspot_owner_id"},
+    {"field": "stage",            "from": "/properties/lifecyclestage", "as": "enum",
+     "values": {"lead": "prospect", "opportunity": "negotiation", "customer": "won"}},
+    {"field": "updated_at",       "from": "/updatedAt", "as": "iso8601"},
+    {"field": "custom.domain",    "from": "/properties/domain"},
+    {"field": "custom.industry",  "from": "/properties/industry"},
+    {"field": "custom.annual_revenue", "from": "/properties/annualrevenue", "as": "decimal", "digits": 2}
+  ]}
+}"#;
+
+/// Salesforce REST (API v59.0) Accounts through SOQL on `queryAll` (which
+/// also returns deleted rows, `IsDeleted: true`): the delta is
+/// `WHERE SystemModstamp >= <newest seen>`, ordered by it; pages follow the
+/// relative `nextRecordsUrl`; writes go to `sobjects/Account/{id}`. No
+/// optimistic concurrency: the last write wins.
+pub const SALESFORCE: &str = r#"{
+  "name": "salesforce",
+  "base_path": "/services/data/v59.0/queryAll",
+  "auth": {"style": "bearer"},
+  "headers": [["Sforce-Query-Options", "batchSize=200"]],
+  "error_message": "/0/message",
+  "throttled": {"code": "/0/errorCode", "values": ["REQUEST_LIMIT_EXCEEDED"]},
+  "paging": {"style": "next_url", "items": "/records", "next": "/nextRecordsUrl", "page_size": 200,
+             "total": "/totalSize", "since_format": "iso8601",
+             "since_template": " WHERE SystemModstamp >= {}",
+             "params": [["q", "SELECT Id, Name, Phone, BillingStreet, BillingCity, BillingPostalCode, BillingCountry, OwnerId, Type, Industry, AnnualRevenue, IsDeleted, SystemModstamp FROM Account{since} ORDER BY SystemModstamp ASC"]]},
+  "deletion": {"style": "tombstone", "field": "/IsDeleted"},
+  "conflict": {"style": "none"},
+  "writes": {"update": "PATCH", "delete": "DELETE", "body": "merge_patch",
+             "item_path": "/services/data/v59.0/sobjects/Account/{id}"},
+  "mapping": {"fields": [
+    {"field": "id",               "from": "/Id"},
+    {"field": "company",          "from": "/Name"},
+    {"field": "phone",            "from": "/Phone"},
+    {"field": "address.street",   "from": "/BillingStreet"},
+    {"field": "address.city",     "from": "/BillingCity"},
+    {"field": "address.postcode", "from": "/BillingPostalCode"},
+    {"field": "address.country",  "from": "/BillingCountry"},
+    {"field": "owner",            "from": "/OwnerId"},
+    {"field": "stage",            "from": "/Type", "as": "enum",
+     "values": {"Prospect": "prospect", "Customer - Direct": "won"}},
+    {"field": "updated_at",       "from": "/SystemModstamp", "as": "iso8601"},
+    {"field": "custom.industry",  "from": "/Industry"},
+    {"field": "custom.annual_revenue", "from": "/AnnualRevenue", "as": "decimal", "digits": 2, "number": true}
+  ]}
+}"#;
+
+/// Microsoft Dynamics 365 / Dataverse Web API (OData v4) accounts: page size
+/// in `Prefer: odata.maxpagesize`, pages by the absolute `@odata.nextLink`,
+/// the delta as `$filter=modifiedon ge <newest seen>`, writes to
+/// `accounts({id})` with `If-Match: W/"<version>"` from `@odata.etag`. A 412
+/// body holds no record, so the session reads it before merging. Deletions
+/// need change tracking (`odata.track-changes`), which this profile does not
+/// use: records deleted in Dynamics stay on the device until evicted.
+pub const DYNAMICS: &str = r#"{
+  "name": "dynamics",
+  "base_path": "/api/data/v9.2/accounts",
+  "auth": {"style": "bearer"},
+  "headers": [["OData-MaxVersion", "4.0"], ["OData-Version", "4.0"],
+              ["Prefer", "odata.maxpagesize=200"]],
+  "error_message": "/error/message",
+  "paging": {"style": "next_url", "items": "/value", "next": "/@odata.nextLink", "page_size": 200,
+             "since_format": "iso8601", "since_template": "modifiedon ge {}",
+             "params": [["$select", "name,telephone1,emailaddress1,address1_line1,address1_city,address1_postalcode,address1_country,revenue,_ownerid_value,modifiedon"],
+                        ["$filter", "{since}"],
+                        ["$orderby", "modifiedon asc"]]},
+  "deletion": {"style": "none"},
+  "conflict": {"style": "if_match", "if_match": "W/\"{}\""},
+  "writes": {"update": "PATCH", "delete": "DELETE", "body": "merge_patch",
+             "item_path": "/api/data/v9.2/accounts({id})"},
+  "mapping": {"fields": [
+    {"field": "id",               "from": "/accountid"},
+    {"field": "company",          "from": "/name"},
+    {"field": "phone",            "from": "/telephone1"},
+    {"field": "email",            "from": "/emailaddress1"},
+    {"field": "address.street",   "from": "/address1_line1"},
+    {"field": "address.city",     "from": "/address1_city"},
+    {"field": "address.postcode", "from": "/address1_postalcode"},
+    {"field": "address.country",  "from": "/address1_country"},
+    {"field": "owner",            "from": "/_ownerid_value"},
+    {"field": "updated_at",       "from": "/modifiedon", "as": "iso8601"},
+    {"field": "version",          "from": "/@odata.etag", "as": "etag"},
+    {"field": "custom.annual_revenue", "from": "/revenue", "as": "decimal", "digits": 2, "number": true}
+  ]}
+}"#;
+
+/// Dynamics 365 / Dataverse with change tracking (enable "Track changes" on
+/// the table): `Prefer: odata.track-changes`, and the last page's
+/// `@odata.deltaLink` is where the next sync starts. Deleted rows come as
+/// `$deletedEntity` items (`{"id", "reason": "deleted"}`). Change tracking
+/// allows no `$filter` or `$orderby`, so there is no "modified since" of our
+/// own: the delta link is the watermark. Writes as in `dynamics`.
+pub const DYNAMICS_CHANGES: &str = r#"{
+  "name": "dynamics-changes",
+  "base_path": "/api/data/v9.2/accounts",
+  "auth": {"style": "bearer"},
+  "headers": [["OData-MaxVersion", "4.0"], ["OData-Version", "4.0"],
+              ["Prefer", "odata.track-changes,odata.maxpagesize=200"]],
+  "error_message": "/error/message",
+  "paging": {"style": "next_url", "items": "/value", "next": "/@odata.nextLink",
+             "delta_link": "/@odata.deltaLink", "page_size": 200,
+             "params": [["$select", "name,telephone1,emailaddress1,address1_line1,address1_city,address1_postalcode,address1_country,revenue,_ownerid_value,modifiedon"]]},
+  "deletion": {"style": "tombstone", "field": "/reason", "value": "deleted", "id": "/id"},
+  "conflict": {"style": "if_match", "if_match": "W/\"{}\""},
+  "writes": {"update": "PATCH", "delete": "DELETE", "body": "merge_patch",
+             "item_path": "/api/data/v9.2/accounts({id})"},
+  "mapping": {"fields": [
+    {"field": "id",               "from": "/accountid"},
+    {"field": "company",          "from": "/name"},
+    {"field": "phone",            "from": "/telephone1"},
+    {"field": "email",            "from": "/emailaddress1"},
+    {"field": "address.street",   "from": "/address1_line1"},
+    {"field": "address.city",     "from": "/address1_city"},
+    {"field": "address.postcode", "from": "/address1_postalcode"},
+    {"field": "address.country",  "from": "/address1_country"},
+    {"field": "owner",            "from": "/_ownerid_value"},
+    {"field": "updated_at",       "from": "/modifiedon", "as": "iso8601"},
+    {"field": "version",          "from": "/@odata.etag", "as": "etag"},
+    {"field": "custom.annual_revenue", "from": "/revenue", "as": "decimal", "digits": 2, "number": true}
+  ]}
 }"#;

@@ -1,8 +1,10 @@
 //! [`SyncSession`]: one sync, push then pull, as a state machine.
 //!
 //! Owns the order of a sync (the outbox first, oldest edit first, then each
-//! feed of the rules' pushdown), what a response means (ack, merge,
-//! conflict, retry, stop), and the resumable [`SyncState`].
+//! feed of the rules' pushdown, then the profile's listing of deleted
+//! records if it has one), what a response means (ack, merge — reading the
+//! record first when a 412 does not carry it —, conflict, retry, stop), and
+//! the resumable [`SyncState`].
 //!
 //! Invariants:
 //! - an outbox edit is acknowledged only after a 2xx for its write; a clash
@@ -132,6 +134,10 @@ pub struct FeedState {
     pub params: Vec<(String, String)>,
     /// `next_url`: the next page's URL in a pass under way.
     pub next_url: Option<String>,
+    /// `next_url` with `paging.delta_link`: where the next pass starts (the
+    /// backend's delta link from the last pass's last page).
+    #[serde(default)]
+    pub delta_url: Option<String>,
     /// `page`/`offset`: the next page number or offset in a pass under way.
     pub page: u64,
     /// Styles but `keyset`: the next pass asks for records updated at or
@@ -321,6 +327,11 @@ enum Kind {
     Page {
         feed: usize,
     },
+    /// A 412 without the record in its body: read the record, then merge.
+    Refetch {
+        seq: u64,
+        if_match: Option<u64>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -343,6 +354,9 @@ pub struct SyncSession {
     config: SyncConfig,
     state: SyncState,
     filters: Vec<Vec<Filter>>,
+    /// Feeds before this index are the pushdown's; one after it is the
+    /// profile's deletions listing (`deletion.params`).
+    live_feeds: usize,
     phase: Phase,
     inflight: Option<InFlight>,
     wait: Option<u64>,
@@ -405,7 +419,9 @@ pub fn passes(filters: &[Filter], a: &Account) -> bool {
 fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+        // `$` is left as it is: OData's system options (`$filter`) are
+        // spelled so in every example, and it is legal in a query.
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'$') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -470,7 +486,13 @@ impl SyncSession {
     /// `SyncState::default()` for a first sync). The outbox is read from the
     /// store as the session goes.
     pub fn new(profile: Profile, config: SyncConfig, state: SyncState, store: &Store) -> Self {
-        let filters = feeds_for(config.rules.as_ref(), &config.ctx);
+        let mut filters = feeds_for(config.rules.as_ref(), &config.ctx);
+        let live_feeds = filters.len();
+        if !profile.deletion.params.is_empty() {
+            // The deletions listing: unfiltered (a deleted record is
+            // deleted whatever the rules say), last.
+            filters.push(Vec::new());
+        }
         let old = if state.profile == profile.name {
             state.feeds
         } else {
@@ -478,8 +500,13 @@ impl SyncSession {
         };
         let feeds = filters
             .iter()
-            .map(|f| {
-                let key = serde_json::to_string(f).unwrap_or_default();
+            .enumerate()
+            .map(|(i, f)| {
+                let key = if i < live_feeds {
+                    serde_json::to_string(f).unwrap_or_default()
+                } else {
+                    "deletions".into()
+                };
                 old.iter()
                     .find(|s| s.key == key)
                     .cloned()
@@ -512,6 +539,7 @@ impl SyncSession {
             profile,
             config,
             filters,
+            live_feeds,
             phase,
             inflight: None,
             wait: None,
@@ -627,17 +655,30 @@ impl SyncSession {
                 return;
             }
         }
-        let message = || {
-            serde_json::from_slice::<Value>(&resp.body)
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
-                .unwrap_or_default()
-        };
+        let throttled = self.profile.throttled.as_ref().is_some_and(|t| {
+            resp.status >= 400
+                && serde_json::from_slice::<Value>(&resp.body)
+                    .ok()
+                    .and_then(|v| v.pointer(&t.code).and_then(Value::as_str).map(String::from))
+                    .is_some_and(|c| t.values.contains(&c))
+        });
+        if throttled {
+            // A vendor's rate limit under another status (Salesforce: 403
+            // REQUEST_LIMIT_EXCEEDED): not an auth failure; back off, and
+            // stop with the vendor's message when the tries run out.
+            let reason = format!(
+                "HTTP {} (rate limited): {}",
+                resp.status,
+                self.error_message(&resp.body)
+            );
+            self.retry(resp.status, &reason, None);
+            return;
+        }
         match resp.status {
             401 | 403 => {
                 self.finished = Some(Action::Auth {
                     status: resp.status,
-                    message: message(),
+                    message: self.error_message(&resp.body),
                 });
                 return;
             }
@@ -664,7 +705,7 @@ impl SyncSession {
                 if resp.status != 200 {
                     self.finished = Some(Action::Failed(SyncError::Http {
                         status: resp.status,
-                        message: message(),
+                        message: self.error_message(&resp.body),
                     }));
                     return;
                 }
@@ -686,7 +727,17 @@ impl SyncSession {
                 if_match,
                 create,
             } => self.write_done(store, &f, seq, if_match, create, &resp),
+            Kind::Refetch { seq, if_match } => self.refetch_done(store, seq, if_match, &resp),
         }
+    }
+
+    /// The human message of an error body, where the profile says it is.
+    fn error_message(&self, body: &[u8]) -> String {
+        let ptr = self.profile.error_message.as_deref().unwrap_or("/message");
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.pointer(ptr).and_then(Value::as_str).map(String::from))
+            .unwrap_or_default()
     }
 
     /// A malformed page is retried (it may be a cut-short body) and then
@@ -717,6 +768,7 @@ impl SyncSession {
             h.push((d.clone(), self.config.device.clone()));
         }
         h.push(("Accept".into(), "application/json".into()));
+        h.extend(self.profile.headers.iter().cloned());
         if let (Some(k), Some(v)) = (&self.profile.idempotency_header, idem) {
             h.push((k.clone(), v));
         }
@@ -729,20 +781,30 @@ impl SyncSession {
         let pg = &self.profile.paging;
         let feed = &self.state.feeds[i];
         let base = format!("{}{}", self.config.base_url, self.profile.base_path);
-        let url = match (&pg.style, &feed.next_url) {
-            (PagingStyle::NextUrl, Some(u)) if feed.in_pass => {
-                if u.starts_with("http://") || u.starts_with("https://") {
-                    u.clone()
-                } else {
-                    format!("{}{}", self.config.base_url, u)
-                }
+        let absolute = |u: &String| {
+            if u.starts_with("http://") || u.starts_with("https://") {
+                u.clone()
+            } else {
+                format!("{}{}", self.config.base_url, u)
             }
+        };
+        let url = match (&pg.style, &feed.next_url, &feed.delta_url) {
+            (PagingStyle::NextUrl, Some(u), _) if feed.in_pass => absolute(u),
+            (PagingStyle::NextUrl, _, Some(u)) if !feed.in_pass => absolute(u),
             _ => {
                 let mut p: Vec<(String, String)> = Vec::new();
                 if let Some(l) = &pg.limit_param {
                     p.push((l.clone(), pg.page_size.to_string()));
                 }
                 p.extend(pg.params.iter().cloned());
+                if i >= self.live_feeds {
+                    for (k, v) in &self.profile.deletion.params {
+                        match p.iter_mut().find(|(pk, _)| pk == k) {
+                            Some(slot) => slot.1 = v.clone(),
+                            None => p.push((k.clone(), v.clone())),
+                        }
+                    }
+                }
                 self.push_filters(&mut p, i);
                 if !feed.complete {
                     p.extend(pg.first_sync_params.iter().cloned());
@@ -750,6 +812,15 @@ impl SyncSession {
                 if pg.style != PagingStyle::Keyset {
                     if let (Some(sp), Some(t)) = (&pg.since_param, feed.since) {
                         p.push((sp.clone(), time_param(t, pg.since_format)));
+                    }
+                    if let Some(tpl) = &pg.since_template {
+                        let clause = feed.since.map_or_else(String::new, |t| {
+                            tpl.replace("{}", &time_param(t, pg.since_format))
+                        });
+                        for (_, v) in p.iter_mut() {
+                            *v = v.replace("{since}", &clause);
+                        }
+                        p.retain(|(_, v)| !v.is_empty());
                     }
                 }
                 match pg.style {
@@ -824,10 +895,16 @@ impl SyncSession {
             .ok_or_else(|| m(format!("no array of records at `{}`", pg.items)))?;
         let mut mapped = Vec::with_capacity(items.len());
         for (n, it) in items.iter().enumerate() {
-            mapped.push(
-                mapping::read_item(&self.profile.mapping, &self.profile.deletion, it)
-                    .map_err(|e| m(format!("record {n}: {e}")))?,
-            );
+            let item = mapping::read_item(&self.profile.mapping, &self.profile.deletion, it)
+                .map_err(|e| m(format!("record {n}: {e}")))?;
+            mapped.push(if i >= self.live_feeds {
+                // Everything the deletions listing returns is deleted.
+                Item::Tombstone {
+                    id: item.id().into(),
+                }
+            } else {
+                item
+            });
         }
         if let Some(t) = pg
             .total_header
@@ -895,7 +972,20 @@ impl SyncSession {
                     None => resp.header("Link").and_then(link_next),
                 };
                 match u {
-                    None => last = true,
+                    None => {
+                        last = true;
+                        if let Some(p) = pg.delta_link.as_deref() {
+                            // The backend's watermark; a pass without one
+                            // keeps the old (the next pass re-reads from it).
+                            match body.pointer(p) {
+                                None | Some(Value::Null) => {}
+                                Some(Value::String(d)) if !d.is_empty() => {
+                                    next.delta_url = Some(d.clone())
+                                }
+                                Some(_) => return Err(m("the delta link is not a string".into())),
+                            }
+                        }
+                    }
                     Some(u) => {
                         if feed.next_url.as_deref() == Some(u.as_str()) || u == url {
                             return Err(PageError::Endless);
@@ -1141,12 +1231,7 @@ impl SyncSession {
         create: bool,
     ) -> Result<HttpRequest, String> {
         let p = &self.profile;
-        let item_url = format!(
-            "{}{}/{}",
-            self.config.base_url,
-            p.base_path,
-            encode_component(&e.id)
-        );
+        let item_url = self.item_url(&e.id);
         let key = format!(
             "satchel-{}-{}-{}{}",
             self.config.device,
@@ -1157,7 +1242,8 @@ impl SyncSession {
         let mut headers = self.headers(Some(key));
         let guard = p.conflict.style == ConflictKind::IfMatch;
         if guard && !create {
-            headers.push(("If-Match".into(), format!("\"{if_match}\"")));
+            let tag = p.conflict.if_match.as_deref().unwrap_or("\"{}\"");
+            headers.push(("If-Match".into(), tag.replace("{}", &if_match.to_string())));
         }
         let local = store.get(&e.id);
         let (method, url, body) = if create {
@@ -1241,6 +1327,68 @@ impl SyncSession {
         })
     }
 
+    /// The URL of one record.
+    fn item_url(&self, id: &str) -> String {
+        let p = &self.profile;
+        let id = encode_component(id);
+        match &p.writes.item_path {
+            Some(t) => format!("{}{}", self.config.base_url, t.replace("{id}", &id)),
+            None => format!("{}{}/{id}", self.config.base_url, p.base_path),
+        }
+    }
+
+    /// The record read after a 412 whose body did not hold it.
+    fn refetch_done(
+        &mut self,
+        store: &mut Store,
+        seq: u64,
+        if_match: Option<u64>,
+        resp: &HttpResponse,
+    ) {
+        let Some(e) = store.outbox().iter().find(|e| e.seq == seq).cloned() else {
+            return;
+        };
+        let body: Option<Value> = serde_json::from_slice(&resp.body).ok();
+        let current = body.as_ref().and_then(|v| {
+            match mapping::read_item(&self.profile.mapping, &self.profile.deletion, v) {
+                Ok(Item::Account(a)) => Some(a),
+                _ => None,
+            }
+        });
+        match (resp.status, current) {
+            (200, Some(current)) => self.merge(store, &e, current, if_match),
+            (404 | 410, _) if e.patch.delete => {
+                let _ = store.ack(seq);
+                self.handled.insert(seq);
+                self.progress.edits_done += 1;
+                self.report.pushed += 1;
+            }
+            (404 | 410, _) => self.raise(
+                store,
+                &e,
+                Conflict {
+                    seq,
+                    id: e.id.clone(),
+                    server_version: e.base_version,
+                    server_deleted: true,
+                    clashes: Vec::new(),
+                    server_record: None,
+                    resolution: None,
+                },
+            ),
+            (status, _) => {
+                self.events.push_back(Event::EditRefused {
+                    seq,
+                    reason: format!(
+                        "HTTP {status} reading the record after a 412: {}",
+                        self.error_message(&resp.body)
+                    ),
+                });
+                self.hold(&e);
+            }
+        }
+    }
+
     fn write_done(
         &mut self,
         store: &mut Store,
@@ -1306,6 +1454,19 @@ impl SyncSession {
                     },
                 );
             }
+            409 | 412 if self.profile.conflict.current.is_none() => {
+                // The body does not carry the record (OData): read it.
+                self.inflight = Some(InFlight {
+                    req: HttpRequest {
+                        method: "GET".into(),
+                        url: self.item_url(&e.id),
+                        headers: self.headers(None),
+                        body: Vec::new(),
+                    },
+                    kind: Kind::Refetch { seq, if_match },
+                    attempts: 0,
+                });
+            }
             409 | 412 => {
                 let current = body.as_ref().and_then(|b| {
                     let p = self
@@ -1324,13 +1485,7 @@ impl SyncSession {
                 self.merge(store, &e, current, if_match);
             }
             status => {
-                let reason = format!(
-                    "HTTP {status}: {}",
-                    body.as_ref()
-                        .and_then(|b| b.get("message"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                );
+                let reason = format!("HTTP {status}: {}", self.error_message(&resp.body));
                 self.events.push_back(Event::EditRefused { seq, reason });
                 self.hold(&e);
             }
