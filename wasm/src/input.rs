@@ -139,6 +139,14 @@ pub fn opt_count(
     count(&v, &format!("{what}.{key}"), max).map(Some)
 }
 
+/// The package's block size when `blockBytes` is not given: 32 KiB, a
+/// quarter of core's default. Every read outside the cached blocks inflates
+/// one block, and in wasm a 128 KiB block took about 0.4 ms (30k accounts,
+/// Node): 32 KiB blocks read about 2.6× faster (p99 9× lower) for about 8 %
+/// more bytes per record in blocks. An app reads records one by one (a list
+/// row, a card, search hits); the native default keeps the density.
+pub const DEFAULT_BLOCK_BYTES: usize = 32 * 1024;
+
 /// `StoreOptions`: `{ budget, blockBytes?, cacheBlocks?, journal? }`.
 pub fn store_options(options: &JsValue) -> Result<(Budget, StoreConfig), Failure> {
     if !options.is_object() {
@@ -153,7 +161,10 @@ pub fn store_options(options: &JsValue) -> Result<(Budget, StoreConfig), Failure
         ));
     }
     let budget = budget(&b)?;
-    let mut config = StoreConfig::default();
+    let mut config = StoreConfig {
+        block_bytes: DEFAULT_BLOCK_BYTES,
+        ..StoreConfig::default()
+    };
     // Same bounds as core's block format: rows and bytes must stay sane.
     if let Some(n) = opt_count(options, "blockBytes", "options", (16u32 << 20) as f64)? {
         if n < 1024.0 {
