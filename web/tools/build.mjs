@@ -3,7 +3,8 @@
 // ones), the rule set, icons drawn here, and the service worker with its
 // precache list and a version that changes with any byte of the app.
 //
-// The one change made to the packages' JS: wasm-bindgen's glue names its
+// Each package's `snippets/` (wasm-bindgen's JS snippets: the sync loop)
+// is copied beside its glue. The one change made to the packages' JS: wasm-bindgen's glue names its
 // .wasm with `new URL(…, import.meta.url)`, which is ES2020 syntax; the app
 // always passes the .wasm URL to init(), so that default becomes
 // `self.location.href` and every shipped script parses as ES2017
@@ -59,6 +60,8 @@ for (const [name, dir] of [["web", "pkg-web"], ["legacy", "pkg-legacy"]]) {
   const glue = readFileSync(path.join(from, "satchel_wasm.js"), "utf8");
   const patched = glue.split("import.meta.url").join("self.location.href");
   writeFileSync(path.join(to, "satchel_wasm.js"), patched);
+  // wasm-bindgen's JS snippets (the sync loop), imported by the glue.
+  if (existsSync(path.join(from, "snippets"))) cpSync(path.join(from, "snippets"), path.join(to, "snippets"), { recursive: true });
 }
 
 writeFileSync(path.join(dist, "rules.json"), readFileSync(path.join(root, "fixtures/rules/field-rep.json")));
