@@ -43,15 +43,26 @@ export function startBackend(accounts, extra = []) {
 }
 
 function api(url, child) {
+  // The backend may close an idle keep-alive connection when others wait
+  // for a worker (BACKEND.md): a request that fails before any response is
+  // tried again, at most three times.
   const call = async (method, p, body, token = SERVER_TOKEN, headers = {}) => {
-    const res = await fetch(url + p, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(20000),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+    for (let attempt = 1; ; attempt++) {
+      let res;
+      try {
+        res = await fetch(url + p, {
+          method,
+          headers: { Authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(20000),
+        });
+      } catch (e) {
+        if (attempt < 3) continue;
+        throw e;
+      }
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+    }
   };
   return {
     url,
@@ -62,15 +73,8 @@ function api(url, child) {
     /** Sets the faults in force (`{}`: none). */
     faults: async (f) => call("POST", "/v1/admin/faults", f),
     /** `POST /v1/login` for `device`: a login token. */
-    login: async (device, user = "rep-0003") => {
-      const res = await fetch(url + "/v1/login", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ user, password: "satchel", device }),
-        signal: AbortSignal.timeout(20000),
-      });
-      return (await res.json()).token;
-    },
+    login: async (device, user = "rep-0003") =>
+      (await call("POST", "/v1/login", { user, password: "satchel", device }, "")).body.token,
     /** The account as the backend has it (server token). */
     get: async (id) => (await call("GET", `/v1/accounts/${encodeURIComponent(id)}`)).body,
   };

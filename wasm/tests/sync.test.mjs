@@ -27,12 +27,13 @@ const session = (store, device, token, extra = {}) =>
     context: { me: "rep-0003", now: NOW }, rules: null, backoffMs: 10, ...extra,
   });
 
-/** A store holding the whole org, synced once; returns { store, device, token }. */
+/** A store holding the whole org, synced once; returns { store, device, token, state }. */
 async function synced(device, budget = "16MiB") {
   const token = await api.login(device);
   const store = new Store({ budget });
-  await sync(store, session(store, device, token), { signal: AbortSignal.timeout(60000) });
-  return { store, device, token };
+  const s = session(store, device, token);
+  await sync(store, s, { signal: AbortSignal.timeout(60000) });
+  return { store, device, token, state: s.state() };
 }
 
 async function rejectsCode(promise, code) {
@@ -58,9 +59,9 @@ test("a first sync fills the store with the whole org, within its budget", { tim
   assert.equal(report.upserted, live);
   assert.ok(store.usedBytes <= store.budget);
   // Pages of 500, each reported with its records.
-  assert.equal(seen.pages, Math.ceil(live / 500));
+  assert.equal(seen.seen.pages, Math.ceil(live / 500));
   assert.equal(progress.at(-1).recordsDone, live);
-  assert.equal(progress.at(-1).pages, seen.pages);
+  assert.equal(progress.at(-1).pages, seen.seen.pages);
   assert.ok(progress.at(-1).bytesDone > live * 300);
   assert.equal(JSON.parse(s.state()).feeds[0].complete, true);
   // A second sync from the saved state reads one (empty) page.
@@ -89,7 +90,7 @@ test("a small budget keeps the best-ranked accounts and never goes over", { time
 });
 
 test("an offline edit reaches the backend exactly once, even when a response is lost", { timeout: 90000 }, async () => {
-  const { store, device, token } = await synced("t-edit");
+  const { store, device, token, state } = await synced("t-edit");
   const id = store.localIds().length && store.getLocal(store.localIds()[7]).id;
   const before = await api.get(id);
   store.edit(id, {
@@ -101,7 +102,7 @@ test("an offline edit reaches the backend exactly once, even when a response is 
   await api.faults({ lost_response: { rate: 1, limit: 1 } });
   const seen = countingFetch(50);
   const events = [];
-  const s = session(store, device, token);
+  const s = session(store, device, token, { state });
   const report = await sync(store, s, { fetch: seen.fetch, onEvent: (e) => events.push(e.kind) });
   await api.faults({});
   assert.equal(report.pushed, 1);
@@ -188,7 +189,7 @@ test("a refused token surfaces as AUTH_REQUIRED (and as an auth action by hand)"
 });
 
 test("a conflict shows both values; the rep's choice is carried out by the next sync", { timeout: 90000 }, async () => {
-  const { store, device, token } = await synced("t-conflict");
+  const { store, device, token, state } = await synced("t-conflict");
   const ids = [...store.localIds()].slice(20, 22).map((l) => store.getLocal(l).id);
   const seqs = ids.map((id, i) => store.edit(id, { set: [{ phone: `+49 30 000 ${i}` }, { stage: "won" }] }, NOW));
   // Meanwhile someone changes the phone at the backend (another device).
@@ -196,7 +197,8 @@ test("a conflict shows both values; the rep's choice is carried out by the next 
     const r = await api.call("PATCH", `/v1/accounts/${encodeURIComponent(id)}`, { phone: "+49 30 999 99" });
     assert.equal(r.status, 200);
   }
-  const report = await sync(store, session(store, device, token), { fetch: countingFetch(50).fetch });
+  const s1 = session(store, device, token, { state });
+  const report = await sync(store, s1, { fetch: countingFetch(50).fetch });
   assert.equal(report.conflicts, 2);
   const conflicts = store.conflicts();
   assert.deepEqual(conflicts.map((c) => c.seq), seqs);
@@ -210,7 +212,7 @@ test("a conflict shows both values; the rep's choice is carried out by the next 
   store.resolveConflict(seqs[0], "local");
   store.resolveConflict(seqs[1], "server");
   assert.equal(store.get(ids[1]).phone, "+49 30 999 99", "the server's value is on the device at once");
-  const r2 = await sync(store, session(store, device, token), { fetch: countingFetch(50).fetch });
+  const r2 = await sync(store, session(store, device, token, { state: s1.state() }), { fetch: countingFetch(50).fetch });
   assert.equal(r2.pushed, 2);
   assert.equal(store.outboxLength, 0);
   assert.deepEqual(store.conflicts(), []);
