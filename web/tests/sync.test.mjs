@@ -135,9 +135,11 @@ test("a conflict shows both values side by side; the rep's choice reaches the ba
     assert.match(await syncNow(page), /^Sent 1, 0 conflicts/);
     const back = await (await fetch(`${api.url}/v1/accounts/${encodeURIComponent(id)}`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
     assert.equal(back.phone, "+46 8 111 22 33");
-    await page.goto(`${site.url}#sync`);
-    await page.waitForSelector("#outbox-count", { timeout: 10000 });
-    assert.equal(await page.textContent("#outbox-count"), "0");
+    // The screen redraws itself 1.5 s after a sync.
+    await page.waitForFunction(() => {
+      const n = document.querySelector("#outbox-count");
+      return n && n.textContent === "0";
+    }, null, { timeout: 10000 });
     assert.equal(await page.$$eval("#conflicts", (x) => x.length), 0);
     assert.deepEqual(errors, []);
   } finally {

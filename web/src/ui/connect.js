@@ -62,7 +62,7 @@ export function render(view, _arg, app) {
           await new Promise(function (r) { setTimeout(r, 0); });
         },
       });
-      const seen = await facets(store, me);
+      const seen = facets(store, me);
       const mine = seen.mine, territories = seen.territories, stages = seen.stages;
       const result = { items: report.upserted + report.skipped, report: report };
       const myTerritories = Object.keys(mine).sort(function (a, b) { return mine[b] - mine[a]; }).slice(0, 3);
@@ -96,20 +96,24 @@ export function render(view, _arg, app) {
 
 /**
  * Territories and stages for the filters, and the rep's territories (where
- * most of their accounts are), read from the accounts on the device in
- * chunks that yield to the page.
+ * most of their accounts are), from a sample of the accounts on the device:
+ * 300 found by an empty search (the search index only) plus 40 of the rep's
+ * own, read one by one (about 0.3 ms each). Not `localIds()`: it decodes
+ * every account (6 s for 20,000 in Chromium here). A rare territory may be
+ * missing from the filter.
  */
-async function facets(store, me) {
-  const ids = store.localIds();
+function facets(store, me) {
   const mine = {}, territories = {}, stages = {};
-  for (let i = 0; i < ids.length; i++) {
-    const a = store.getLocal(ids[i]);
-    if (a) {
+  const read = function (hits, own) {
+    hits.forEach(function (hit) {
+      const a = hit.onDevice ? store.get(hit.id) : null;
+      if (!a) return;
       territories[a.territory] = 1;
       stages[a.stage] = 1;
-      if (a.owner === me) mine[a.territory] = (mine[a.territory] || 0) + 1;
-    }
-    if (i % 4000 === 3999) await new Promise(function (r) { setTimeout(r, 0); });
-  }
+      if (own) mine[a.territory] = (mine[a.territory] || 0) + 1;
+    });
+  };
+  read(store.search({ text: "", limit: 300 }), false);
+  read(store.search({ text: "", owner: [me], limit: 40 }), true);
   return { mine: mine, territories: territories, stages: stages };
 }

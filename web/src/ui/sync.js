@@ -143,7 +143,8 @@ export function render(view, _arg, app) {
       status.textContent = "Sent " + report.pushed + ", " + report.conflicts + " conflicts; received " +
         report.upserted + " changes (" + report.deleted + " deleted).";
       meter.firstChild.style.width = "100%";
-      setTimeout(function () { app.go("#sync"); }, 1500);
+      // Redraw the outbox and conflicts, unless the rep went elsewhere.
+      setTimeout(function () { if (location.hash === "#sync") app.go("#sync"); }, 1500);
     } catch (err) {
       if (err.code === "WIPE_REQUIRED") {
         store.erase();
