@@ -9,7 +9,7 @@
 //! (what to send, retry, merge, conflict, when to stop) is core's; the I/O
 //! loop is JavaScript (`js/sync.js`) because awaiting `fetch` and timers from
 //! Rust would need wasm-bindgen-futures and a Rust copy of what the JS does
-//! in forty lines, in a module whose legacy build has a hard size guard.
+//! in forty lines, in a module whose legacy build is size-guarded.
 //!
 //! Invariants: no JS value makes a method panic (every argument is checked
 //! in [`input`]); a terminal action carries a `SatchelError` built in
