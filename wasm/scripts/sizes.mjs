@@ -11,6 +11,16 @@
 // unicode-normalization's NFKD tables (-34 KB gzip), integer formatting of
 // days replaced float formatting and a 4 KiB CRC-32 replaced crc32fast's
 // 16 KiB tables (-13 KB). GUARD fails the build on growth beyond today's size.
+//
+// Sync (SyncSession and sync(), issue 7) added 76 KB gzip (+30 %) to the legacy
+// build (250.4 -> 326.0 KB; raw 553 -> 750 KB), and the guard moved from
+// 256,000 with it: the binding's own code is about 5 KB of that; the rest
+// is core's sync reached for the first time (twiggy, unstripped, before
+// wasm-opt: serde_json struct and Value deserializers +86 KB raw for the
+// profile types, SyncState and pages as serde_json::Value; BTreeMap +26 KB;
+// the session +25 KB, mapping +16 KB, profile +13 KB). Shrinking it is core
+// work: profiles parsed without a serde derive per type, pages mapped
+// without building a Value tree.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -18,7 +28,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 256_000;
+export const GUARD = 330_000;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;

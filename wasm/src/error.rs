@@ -10,12 +10,15 @@
 use core::fmt::Display;
 
 use satchel_core::budget::{BudgetExceeded, BudgetParseError};
+use satchel_core::conflicts::ConflictError;
 use satchel_core::outbox::EditError;
 use satchel_core::rules::RulesError;
 use satchel_core::seal::SealError;
 use satchel_core::search::SearchError;
 use satchel_core::snapshot::OpenError;
 use satchel_core::store::WriteError;
+use satchel_core::sync::profile::ProfileError;
+use satchel_core::sync::SyncError;
 use wasm_bindgen::prelude::*;
 
 /// The stable codes, documented in the package README and in the `.d.ts`.
@@ -40,6 +43,16 @@ pub const CODES: &[&str] = &[
     "SEAL_INVALID",
     "SEAL_TAMPERED",
     "WRONG_PIN",
+    "INVALID_PROFILE",
+    "INVALID_SYNC_STATE",
+    "AUTH_REQUIRED",
+    "WIPE_REQUIRED",
+    "SYNC_MALFORMED",
+    "SYNC_ENDLESS",
+    "SYNC_HTTP",
+    "SYNC_FAILED",
+    "SYNC_ABORTED",
+    "NO_SUCH_CONFLICT",
 ];
 
 /// A failure on its way to JS: a code from [`CODES`], a message, evidence.
@@ -106,6 +119,43 @@ impl Failure {
     /// An edit (patch) that is not a patch (wrong shape, unknown field).
     pub fn edit(problem: impl Display) -> Self {
         Failure::new("INVALID_EDIT", format_args!("not an edit: {problem}"))
+    }
+
+    /// A saved sync state that does not parse (not what `state()` wrote).
+    pub fn sync_state(problem: impl Display) -> Self {
+        Failure::new(
+            "INVALID_SYNC_STATE",
+            format_args!("{problem}; pass null to start afresh (the next sync re-reads the feed)"),
+        )
+    }
+
+    /// The backend refused the credentials (401/403): log in again and start
+    /// a new session; what was applied so far stays.
+    pub fn auth(status: u16, message: &str) -> Self {
+        Failure::new(
+            "AUTH_REQUIRED",
+            format_args!(
+                "HTTP {status}: {}; log in again and start a new session (pages applied so far are kept)",
+                if message.is_empty() { "credentials refused" } else { message }
+            ),
+        )
+        .with("status", Evidence::Number(f64::from(status)))
+    }
+
+    /// The backend ordered this device wiped.
+    pub fn wipe() -> Self {
+        Failure::new(
+            "WIPE_REQUIRED",
+            "the backend ordered this device wiped: erase the store (store.erase()) and its saved copies, then confirm to the backend",
+        )
+    }
+
+    /// The caller stopped the sync (an `AbortSignal`) between two requests.
+    pub fn aborted() -> Self {
+        Failure::new(
+            "SYNC_ABORTED",
+            "sync stopped on request; save the store and state(), and a new session resumes from there",
+        )
     }
 
     /// Prefixes the message with where it happened (an NDJSON line number).
@@ -226,6 +276,49 @@ impl From<SealError> for Failure {
     }
 }
 
+impl From<ProfileError> for Failure {
+    fn from(e: ProfileError) -> Self {
+        let field = e.field.clone();
+        Failure::new("INVALID_PROFILE", e).with("field", Evidence::Text(field))
+    }
+}
+
+impl From<SyncError> for Failure {
+    fn from(e: SyncError) -> Self {
+        let resume = "; what was applied so far is kept, sync again to resume";
+        match e {
+            SyncError::Malformed { ref url, .. } => {
+                let url = url.clone();
+                Failure::new("SYNC_MALFORMED", format_args!("{e}{resume}"))
+                    .with("url", Evidence::Text(url))
+            }
+            SyncError::Endless { ref url } => {
+                let url = url.clone();
+                Failure::new("SYNC_ENDLESS", e).with("url", Evidence::Text(url))
+            }
+            SyncError::Http { status, .. } => {
+                Failure::new("SYNC_HTTP", format_args!("{e}{resume}"))
+                    .with("status", Evidence::Number(f64::from(status)))
+            }
+            SyncError::Budget(b) => b.into(),
+            // A reason core adds later: still a sync failure with a code.
+            _ => Failure::new("SYNC_FAILED", format_args!("{e}{resume}")),
+        }
+    }
+}
+
+impl From<ConflictError> for Failure {
+    fn from(e: ConflictError) -> Self {
+        match e {
+            ConflictError::NoSuchConflict { seq } => {
+                Failure::new("NO_SUCH_CONFLICT", e).with("seq", Evidence::Number(seq as f64))
+            }
+            ConflictError::Budget(b) => b.into(),
+            _ => Failure::new("NO_SUCH_CONFLICT", e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +362,24 @@ mod tests {
         assert_eq!(Failure::from(SealError::Tampered).code, "SEAL_TAMPERED");
         assert_eq!(Failure::from(SealError::WrongPin).code, "WRONG_PIN");
         assert_eq!(Failure::from(SealError::WrongKind).code, "SEAL_INVALID");
+        let p = satchel_core::sync::Profile::from_json("{}").unwrap_err();
+        assert_eq!(Failure::from(p).code, "INVALID_PROFILE");
+        let h = Failure::from(SyncError::Http {
+            status: 400,
+            message: "bad".into(),
+        });
+        assert_eq!(h.code, "SYNC_HTTP");
+        assert_eq!(h.evidence[0], ("status", Evidence::Number(400.0)));
+        assert_eq!(
+            Failure::from(SyncError::Endless { url: "u".into() }).code,
+            "SYNC_ENDLESS"
+        );
+        assert_eq!(Failure::from(SyncError::Budget(b)).code, "BUDGET_EXCEEDED");
+        assert_eq!(Failure::auth(401, "").code, "AUTH_REQUIRED");
+        assert_eq!(
+            Failure::from(ConflictError::NoSuchConflict { seq: 3 }).code,
+            "NO_SUCH_CONFLICT"
+        );
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! values; every failure becomes a `SatchelError` with a stable `code`
 //! ([`error`]). The binding adds what core leaves to its caller: the clock
 //! (`Date.now()` when no `now` is given), the rule set and rank context in
-//! force (core takes them as arguments), and the NDJSON stream reader
-//! ([`lines`], [`ingest`]).
+//! force (core takes them as arguments), the NDJSON stream reader
+//! ([`lines`], [`ingest`]), and the I/O loop that pumps core's sans-IO sync
+//! session over the caller's `fetch` ([`sync`], `js/sync.js`).
 //!
 //! Invariants: no JS value passed to any method can make the module panic or
 //! trap; a call that throws changed nothing (as in core); the store's
@@ -22,6 +23,7 @@ pub mod input;
 pub mod lines;
 mod outbox;
 pub mod seal;
+pub mod sync;
 
 use satchel_core::model::Account;
 use satchel_core::plan::PlanSummary;

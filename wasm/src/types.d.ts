@@ -181,7 +181,17 @@ export type SatchelErrorCode =
   | "NOT_ON_DEVICE"
   | "SEAL_INVALID"
   | "SEAL_TAMPERED"
-  | "WRONG_PIN";
+  | "WRONG_PIN"
+  | "INVALID_PROFILE"
+  | "INVALID_SYNC_STATE"
+  | "AUTH_REQUIRED"
+  | "WIPE_REQUIRED"
+  | "SYNC_MALFORMED"
+  | "SYNC_ENDLESS"
+  | "SYNC_HTTP"
+  | "SYNC_FAILED"
+  | "SYNC_ABORTED"
+  | "NO_SUCH_CONFLICT";
 
 /** Every error thrown by the package. */
 export interface SatchelError extends Error {
@@ -196,6 +206,14 @@ export interface SatchelError extends Error {
   line?: number;
   /** NOT_ON_DEVICE: the account's id. */
   id?: string;
+  /** INVALID_PROFILE: the profile field at fault (`paging.next`). */
+  field?: string;
+  /** AUTH_REQUIRED, SYNC_HTTP: the HTTP status (0: no response). */
+  status?: number;
+  /** SYNC_MALFORMED, SYNC_ENDLESS: the request's URL. */
+  url?: string;
+  /** NO_SUCH_CONFLICT: the outbox edit asked for. */
+  seq?: number;
 }
 
 /** A window of whole UTC days, Unix seconds. */
@@ -282,3 +300,99 @@ export type SealKind = "snapshot" | "journal" | "secret";
 
 /** Argon2id cost of a PIN wrap (default 16 MiB, 3 passes, 1 lane). */
 export interface KdfParams { memoryKib?: number; passes?: number; lanes?: number }
+
+/** What a `SyncSession` is made with. */
+export interface SyncOptions {
+  /** A built-in profile (`"reference"`, `"json-server"`), a profile object, or its JSON. */
+  profile: string | Record<string, unknown>;
+  /** `http://127.0.0.1:8787` (no trailing slash needed). */
+  baseUrl: string;
+  /** The bearer token (profiles with `auth.style: "bearer"`). */
+  token?: string;
+  /** This device's id (idempotency keys, the device header); 1–255 bytes. */
+  device: string;
+  /** Who the rep is and when it is; default: the store's `setContext`. */
+  context?: RankContextInit;
+  /** The rules that pick the feeds (pushdown) and what a full store keeps;
+   * default: the store's `setRules`; `null`: pull every record, skip what does not fit. */
+  rules?: string | RuleSet | null;
+  /** What `state()` returned after the last sync; absent or null: a first sync. */
+  state?: string | null;
+  /** Push the outbox (default true). */
+  push?: boolean;
+  /** Pull the feed (default true). */
+  pull?: boolean;
+  /** Most pages one feed pass may take (default 100,000). */
+  maxPages?: number;
+  /** Tries of one request before the sync fails (default 8). */
+  maxAttempts?: number;
+  /** First backoff after a 5xx or a network error, doubling (default 500). */
+  backoffMs?: number;
+  /** Longest wait (a longer `Retry-After` is cut to it; default 300,000). */
+  maxWaitMs?: number;
+  /** Largest response body accepted (default 8 MiB). */
+  maxBodyBytes?: number;
+  /** Share of room for stubs when a full store plans (default 10). */
+  stubSharePercent?: number;
+}
+
+/** What the session asks for next. */
+export type SyncAction =
+  | { kind: "send"; method: string; url: string; headers: Array<[string, string]>; body: Uint8Array | null }
+  | { kind: "wait"; ms: number }
+  | { kind: "done"; report: SyncReport }
+  | { kind: "auth"; status: number; message: string; error: SatchelError }
+  | { kind: "wipe"; error: SatchelError }
+  | { kind: "failed"; error: SatchelError };
+
+export interface SyncProgress {
+  editsDone: number;
+  editsExpected: number;
+  recordsDone: number;
+  /** When the backend says (a total header or field of the profile). */
+  recordsExpected: number | null;
+  bytesDone: number;
+  pages: number;
+}
+
+export interface SyncReport {
+  pushed: number;
+  merged: number;
+  conflicts: number;
+  upserted: number;
+  deleted: number;
+  skipped: number;
+  retained: number;
+  retries: number;
+}
+
+export type SyncEvent =
+  | { kind: "pushed" | "merged" | "conflict"; seq: number }
+  | { kind: "editRefused"; seq: number; reason: string }
+  | { kind: "retry"; reason: string };
+
+/** How `sync()` does its I/O. */
+export interface SyncDriveOptions {
+  /** `fetch` or anything with its signature; default: the global one. */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** Checked between requests; aborts the request or wait under way. Rejects with `SYNC_ABORTED`. */
+  signal?: AbortSignal;
+  /** After each response; may return a promise (save the store and `state()` there). */
+  onProgress?: (progress: SyncProgress, session: SyncSession) => void | Promise<void>;
+  /** Each event as it happens. */
+  onEvent?: (event: SyncEvent) => void;
+}
+
+/** One field both sides changed: each value as a change (`{ phone: "…" }`). */
+export interface Clash { local: Change; server: Change }
+
+/** An outbox edit the backend could not take as it is; resolve with `resolveConflict`. */
+export interface Conflict {
+  seq: number;
+  id: string;
+  server_version: number;
+  server_deleted: boolean;
+  clashes: Clash[];
+  server_record: Account | null;
+  resolution: "local" | "server" | null;
+}

@@ -1,16 +1,13 @@
-// The reference backend (fixtures/BACKEND.md), spoken with fetch.
+// The backend, through the package's sync: login (the token stays in
+// memory), one account fetched on demand, and `run`, which drives the
+// package's SyncSession with `sync()` over fetch.
 //
-// INTERIM LOADER: core's SyncSession (issue 6) is not ready. Until it lands,
-// this module pages the backend's /v1/accounts change feed itself and
-// streams each page into the store with the package's `ingestNdjson` (the
-// store ranks and evicts by the rule set when its budget is full), applies
-// tombstones with `delete`, and pushes the outbox with PATCH + If-Match +
-// Idempotency-Key. When SyncSession lands, this file is replaced by pumping
-// it; nothing else in the app should need to change.
+// Every sync decision is core's (push the outbox with If-Match and an
+// Idempotency-Key, merge or raise a conflict, page the feed into the store
+// within its budget, retry with backoff); this file only wires it to the
+// app: the saved sync state (engine.state.syncState, saved with each
+// snapshot) in, progress out, and an AbortSignal to stop between requests.
 import { state } from "./engine.js";
-
-const PAGE = 1000;
-const MAX_PAGES = 5000;
 
 export class BackendError extends Error {
   constructor(status, code, message) {
@@ -58,47 +55,6 @@ export async function login(baseUrl, user, password, device) {
   return body;
 }
 
-/**
- * Pages the feed from `cursor` (null: from the start, without tombstones)
- * into the store. `onPage({ pages, items, report })` after each page; it may
- * return a promise (the caller saves, yields to the UI). Returns the new
- * watermark and totals.
- */
-export async function pull(store, cursor, onPage) {
-  let href = "/v1/accounts?limit=" + PAGE + (cursor
-    ? "&since=" + cursor.since + "&after_seq=" + cursor.after_seq
-    : "&include_deleted=false");
-  let watermark = cursor;
-  let pages = 0, items = 0, deleted = 0;
-  let last = "";
-  const enc = new TextEncoder();
-  while (href) {
-    if (pages >= MAX_PAGES || href === last) throw new BackendError(0, "feed", "the feed does not move forward; stopped");
-    last = href;
-    const res = await request(href);
-    if (!res.ok) throw await failure(res);
-    const page = await res.json();
-    const lines = [];
-    for (const item of page.items) {
-      if (item.deleted) {
-        if (!store.isDirty(item.id)) store.delete(item.id);
-        deleted += 1;
-      } else if (!store.isDirty(item.id)) {
-        // A record with a pending edit keeps the rep's version until the push.
-        lines.push(JSON.stringify(item));
-      }
-    }
-    if (lines.length) store.ingestNdjson(enc.encode(lines.join("\n") + "\n"));
-    pages += 1;
-    items += page.items.length;
-    watermark = page.watermark || watermark;
-    href = page.next ? page.next.href : "";
-    if (onPage) await onPage({ pages: pages, items: items, deleted: deleted, page: page.items });
-  }
-  const report = store.finishIngest();
-  return { watermark: watermark, pages: pages, items: items, deleted: deleted, report: report };
-}
-
 /** GET one account (a stub the rep opened while online). */
 export async function fetchOne(id) {
   const res = await request("/v1/accounts/" + encodeURIComponent(id));
@@ -106,60 +62,49 @@ export async function fetchOne(id) {
   return res.json();
 }
 
-/** The JSON merge patch (RFC 7396) for an outbox edit, from the record as it is now. */
-function mergePatch(edit, record) {
-  const body = {};
-  const address = {};
-  for (const change of edit.patch.set) {
-    const field = Object.keys(change)[0];
-    const value = change[field];
-    if (field === "street" || field === "city" || field === "postcode") address[field] = value;
-    else if (field === "custom") {
-      body.custom = body.custom || {};
-      body.custom[value.name] = value.value;
-    } else body[field] = value;
-  }
-  if (Object.keys(address).length) body.address = address;
-  // Arrays are replaced whole by a merge patch: send the activities as the
-  // device has them (the backend's, which If-Match pins, plus the logged ones).
-  if (edit.patch.log.length) body.activities = record.activities;
-  return body;
+/** POST /v1/device/wiped: the device confirms it erased what the backend ordered. */
+export async function confirmWiped() {
+  const res = await request("/v1/device/wiped", { method: "POST" });
+  if (!res.ok) throw await failure(res);
 }
 
 /**
- * Pushes the outbox in order. Each edit goes with If-Match (the version it
- * was made on) and an Idempotency-Key that is the same on every retry; the
- * backend's answer is acked and, when no later edit of the record waits,
- * stored. A 412 stops at that edit (a conflict: kept, shown; resolving
- * conflicts comes with core's sync). Returns `{ pushed, conflicts }`.
+ * One sync of `store` (push the outbox, then pull the feed) from the saved
+ * sync state. `opts.onProgress(progress, session)` after each response (it
+ * may return a promise: the caller saves there, and `state.syncState` is
+ * already the position of what the store holds); `opts.signal` stops it
+ * between requests (rejects with SYNC_ABORTED). Resolves with the report;
+ * rejects with the package's SatchelError (AUTH_REQUIRED forgets the token).
  */
-export async function push(store) {
-  const versions = {};
-  let pushed = 0;
-  const conflicts = [];
-  for (const edit of store.outbox()) {
-    if (conflicts.some(function (c) { return c.id === edit.id; })) continue;
-    const record = store.get(edit.id);
-    const version = versions[edit.id] || edit.base_version;
-    const path = "/v1/accounts/" + encodeURIComponent(edit.id);
-    const headers = {
-      "content-type": "application/json",
-      "If-Match": '"' + version + '"',
-      "Idempotency-Key": state.session.device + "-" + edit.seq,
-    };
-    const res = edit.patch.delete
-      ? await request(path, { method: "DELETE", headers: headers })
-      : await request(path, { method: "PATCH", headers: headers, body: JSON.stringify(mergePatch(edit, record || { activities: [] })) });
-    if (res.status === 412 || res.status === 410 || res.status === 404) {
-      conflicts.push({ id: edit.id, seq: edit.seq, status: res.status });
-      continue;
-    }
-    if (!res.ok) throw await failure(res);
-    const stored = await res.json();
-    store.ack(edit.seq);
-    versions[edit.id] = stored.version;
-    if (!edit.patch.delete && !store.isDirty(edit.id)) store.upsert(stored);
-    pushed += 1;
+export async function run(store, opts) {
+  const o = opts || {};
+  const s = state.session;
+  const session = new state.pkg.SyncSession(store, {
+    profile: "reference",
+    baseUrl: base(),
+    token: s.token,
+    device: s.device,
+    context: { me: s.user, territories: s.territories || [] },
+    // Every account, not the rules' pushdown: the app searches the whole
+    // org on the device (a full store still plans with retain afterwards).
+    rules: null,
+    state: state.syncState || null,
+  });
+  try {
+    return await state.pkg.sync(store, session, {
+      fetch: function (url, init) { return fetch(url, init); },
+      signal: o.signal,
+      onEvent: o.onEvent,
+      onProgress: function (p) {
+        state.syncState = session.state();
+        return o.onProgress ? o.onProgress(p, session) : undefined;
+      },
+    });
+  } catch (e) {
+    if (e.code === "AUTH_REQUIRED") s.token = "";
+    throw e;
+  } finally {
+    state.syncState = session.state();
+    session.free();
   }
-  return { pushed: pushed, conflicts: conflicts };
 }

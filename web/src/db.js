@@ -61,22 +61,30 @@ const journalRange = function (gen) {
   return IDBKeyRange.bound("jrnl:" + pad(gen) + ":", "jrnl:" + pad(gen) + ":~");
 };
 
-/** The current generation: `{ gen, snapshot, journal: [chunks] }`, or null. */
+/**
+ * The current generation: `{ gen, snapshot, journal: [chunks], syncState }`,
+ * or null. `syncState` is the sync position saved with that snapshot.
+ */
 export async function loadSnapshot() {
   return tx("readonly", async function (s) {
     const pointer = await promised(s.get("pointer"));
     if (!pointer) return null;
     const snapshot = await promised(s.get(snapKey(pointer.gen)));
     const journal = await promised(s.getAll(journalRange(pointer.gen)));
-    return { gen: pointer.gen, savedAt: pointer.savedAt, snapshot: snapshot, journal: journal };
+    return { gen: pointer.gen, savedAt: pointer.savedAt, snapshot: snapshot, journal: journal, syncState: pointer.syncState || null };
   });
 }
 
-/** Writes `bytes` as generation `gen`, then flips the pointer and drops older ones. */
-export async function saveSnapshot(gen, bytes) {
+/**
+ * Writes `bytes` as generation `gen`, then flips the pointer and drops older
+ * ones. `syncState` (the sync position the snapshot holds the pages of)
+ * rides in the pointer, so the two change together: a killed tab resumes its
+ * sync from the snapshot it reopens, never from a position ahead of it.
+ */
+export async function saveSnapshot(gen, bytes, syncState) {
   await put(snapKey(gen), bytes);
   await tx("readwrite", function (s) {
-    s.put({ gen: gen, savedAt: Date.now(), bytes: bytes.length }, "pointer");
+    s.put({ gen: gen, savedAt: Date.now(), bytes: bytes.length, syncState: syncState || null }, "pointer");
     s.delete(IDBKeyRange.bound("snap:", snapKey(gen - 1)));
     s.delete(IDBKeyRange.bound("jrnl:", "jrnl:" + pad(gen - 1) + ":~"));
   });

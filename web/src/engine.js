@@ -20,6 +20,9 @@ export const BUDGET = "24MiB";
 export const state = {
   pkg: null, legacy: false, store: null, gen: 0, chunk: 0,
   session: null, rules: null, loadMs: 0, wasmUrl: "",
+  // The sync position (SyncSession.state() JSON) of what the store holds;
+  // saved with every snapshot.
+  syncState: null,
 };
 
 export function wantsLegacy() {
@@ -104,6 +107,7 @@ export async function openSaved() {
   const store = pkg.Store.load(saved.snapshot, journal, { budget: BUDGET });
   await configure(store);
   state.store = store;
+  state.syncState = saved.syncState;
   state.gen = saved.gen;
   state.chunk = saved.journal.length;
   state.openMs = performance.now() - t;
@@ -116,6 +120,7 @@ export async function fresh() {
   const store = new pkg.Store({ budget: BUDGET });
   await configure(store);
   state.store = store;
+  state.syncState = null;
   return store;
 }
 
@@ -125,10 +130,12 @@ let saving = Promise.resolve();
 export function checkpoint() {
   saving = saving.then(async function () {
     const store = state.store;
+    // The store and its sync position, read together.
     const bytes = store.snapshot();
+    const sync = state.syncState;
     store.takeJournal(); // covered by the snapshot
     const gen = state.gen + 1;
-    await db.saveSnapshot(gen, bytes);
+    await db.saveSnapshot(gen, bytes, sync);
     state.gen = gen;
     state.chunk = 0;
   });
@@ -144,8 +151,9 @@ export function journal() {
       // No snapshot yet: these frames would follow nothing. Save one instead
       // (it holds the change already applied).
       const bytes = state.store.snapshot();
+      const sync = state.syncState;
       state.store.takeJournal();
-      await db.saveSnapshot(1, bytes);
+      await db.saveSnapshot(1, bytes, sync);
       state.gen = 1;
       state.chunk = 0;
       return;
@@ -167,4 +175,5 @@ export async function forget() {
   state.gen = 0;
   state.chunk = 0;
   state.session = null;
+  state.syncState = null;
 }

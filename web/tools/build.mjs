@@ -3,7 +3,8 @@
 // ones), the rule set, icons drawn here, and the service worker with its
 // precache list and a version that changes with any byte of the app.
 //
-// The one change made to the packages' JS: wasm-bindgen's glue names its
+// Each package's `snippets/` (wasm-bindgen's JS snippets: the sync loop)
+// is copied beside its glue. The one change made to the packages' JS: wasm-bindgen's glue names its
 // .wasm with `new URL(…, import.meta.url)`, which is ES2020 syntax; the app
 // always passes the .wasm URL to init(), so that default becomes
 // `self.location.href` and every shipped script parses as ES2017
@@ -67,6 +68,8 @@ for (const [name, dir] of [["web", "pkg-web"], ["legacy", "pkg-legacy"]]) {
     'self.dispatchEvent(new CustomEvent("satchel-pkg", { detail: { init: init, pkg: pkg } }));',
     "",
   ].join("\n"));
+  // wasm-bindgen's JS snippets (the sync loop), imported by the glue.
+  if (existsSync(path.join(from, "snippets"))) cpSync(path.join(from, "snippets"), path.join(to, "snippets"), { recursive: true });
 }
 
 writeFileSync(path.join(dist, "rules.json"), readFileSync(path.join(root, "fixtures/rules/field-rep.json")));
@@ -89,7 +92,8 @@ const walk = (dir) => {
   }
 };
 walk(dist);
-const build = (name) => ["entry.js", "satchel_wasm.js", "satchel_wasm_bg.wasm"].map((f) => `pkg/${name}/${f}`);
+// A build is every file under its pkg/ directory (entry, glue, snippets, .wasm).
+const build = (name) => files.filter((f) => f.startsWith(`pkg/${name}/`));
 const WASM = { web: build("web"), legacy: build("legacy") };
 const hashed = files.filter((f) => f !== "sw.js");
 const precache = hashed.filter((f) => !f.startsWith("pkg/"));

@@ -1,6 +1,7 @@
-// Connect: choose the backend, log in, and load the customers.
+// Connect: choose the backend, log in, and load the customers (the first
+// sync, through the package's SyncSession).
 import { state, fresh, saveSession, checkpoint, forget } from "../engine.js";
-import { login, pull } from "../backend.js";
+import { login, run } from "../backend.js";
 import { persist } from "../db.js";
 import { h } from "./dom.js";
 
@@ -50,25 +51,24 @@ export function render(view, _arg, app) {
       await saveSession({ base: base.value.trim(), user: user.value.trim(), device: device });
       const store = await fresh();
       const me = user.value.trim();
-      const mine = {}, territories = {}, stages = {};
       meter.hidden = false;
-      const result = await pull(store, null, async function (p) {
-        p.page.forEach(function (a) {
-          if (a.deleted) return;
-          territories[a.territory] = 1;
-          stages[a.stage] = 1;
-          if (a.owner === me) mine[a.territory] = (mine[a.territory] || 0) + 1;
-        });
-        status.textContent = "Loaded " + p.items.toLocaleString() + " accounts (" + store.length.toLocaleString() + " on the device)…";
-        meter.firstChild.style.width = Math.min(100, 5 + p.pages * 3) + "%";
-        if (p.pages % 8 === 0) await checkpoint();
-        await new Promise(function (r) { setTimeout(r, 0); });
+      const report = await run(store, {
+        onProgress: async function (p) {
+          status.textContent = "Loaded " + p.recordsDone.toLocaleString() + " accounts (" + store.length.toLocaleString() +
+            " on the device, " + (p.bytesDone / 1048576).toFixed(1) + " MiB received)…";
+          meter.firstChild.style.width = Math.min(95, 5 + p.pages * 2) + "%";
+          // Saved with its sync position: a killed tab resumes from here.
+          if (p.pages % 16 === 0) await checkpoint();
+          await new Promise(function (r) { setTimeout(r, 0); });
+        },
       });
+      const seen = facets(store, me);
+      const mine = seen.mine, territories = seen.territories, stages = seen.stages;
+      const result = { items: report.upserted + report.skipped, report: report };
       const myTerritories = Object.keys(mine).sort(function (a, b) { return mine[b] - mine[a]; }).slice(0, 3);
       await saveSession({
         territories: myTerritories,
         facets: { territories: Object.keys(territories).sort(), stages: Object.keys(stages).sort() },
-        watermark: result.watermark,
         lastSync: Date.now(),
         lastLoad: { items: result.items, kept: store.length, report: result.report },
       });
@@ -91,5 +91,29 @@ export function render(view, _arg, app) {
   });
   view.appendChild(form);
   view.appendChild(h("p", { className: "meta" },
-    "Interim loader: until sync lands in the core, the app reads the backend's account feed page by page into the store on this device."));
+    "The first sync reads the backend's account feed page by page into the store on this device; Sync continues from where it stopped."));
+}
+
+/**
+ * Territories and stages for the filters, and the rep's territories (where
+ * most of their accounts are), from a sample of the accounts on the device:
+ * 300 found by an empty search (the search index only) plus 40 of the rep's
+ * own, read one by one (about 0.3 ms each). Not `localIds()`: it decodes
+ * every account (6 s for 20,000 in Chromium here). A rare territory may be
+ * missing from the filter.
+ */
+function facets(store, me) {
+  const mine = {}, territories = {}, stages = {};
+  const read = function (hits, own) {
+    hits.forEach(function (hit) {
+      const a = hit.onDevice ? store.get(hit.id) : null;
+      if (!a) return;
+      territories[a.territory] = 1;
+      stages[a.stage] = 1;
+      if (own) mine[a.territory] = (mine[a.territory] || 0) + 1;
+    });
+  };
+  read(store.search({ text: "", limit: 300 }), false);
+  read(store.search({ text: "", owner: [me], limit: 40 }), true);
+  return { mine: mine, territories: territories, stages: stages };
 }

@@ -65,7 +65,7 @@ export function render(view, _arg, app) {
       h("div", { className: "meter" }, meterFill(used)),
       h("p", null, st.records.toLocaleString() + " accounts kept in full, " + st.stubs.toLocaleString() + " as stubs (found by search, fetched when online)."),
       last ? h("p", { className: "meta" }, "Last load: " + last.items.toLocaleString() + " accounts read, " + last.kept.toLocaleString() +
-        " kept, " + (last.report ? last.report.evicted.toLocaleString() + " evicted by " + last.report.retains + " plans" : "")) : null,
+        " kept" + (last.report ? ", " + last.report.skipped.toLocaleString() + " skipped, " + last.report.retained + " plans" : "")) : null,
       browser,
       h("p", { className: "meta" }, "Engine: " + (state.legacy ? "legacy WebAssembly (MVP)" : "WebAssembly") + ", " + store.outboxLength + " edits pending."),
       h("div", { className: "row-actions" }, plan, leave), alertLine),
