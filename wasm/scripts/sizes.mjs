@@ -18,8 +18,10 @@
 // is core's sync reached for the first time (twiggy, unstripped, before
 // wasm-opt: serde_json struct and Value deserializers +86 KB raw for the
 // profile types, SyncState and pages as serde_json::Value; BTreeMap +26 KB;
-// the session +25 KB, mapping +16 KB, profile +13 KB). Shrinking it is core
-// work: profiles parsed without a serde derive per type, pages mapped
+// the session +25 KB, mapping +16 KB, profile +13 KB). The vendor profiles
+// (hubspot, salesforce, dynamics: built-in JSON and the profile format they
+// needed) brought it to 347 KB, and the guard to 352,000. Shrinking it is
+// core work: profiles parsed without a serde derive per type, pages mapped
 // without building a Value tree.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -28,7 +30,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 330_000;
+export const GUARD = 352_000;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;

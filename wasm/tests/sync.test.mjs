@@ -227,7 +227,7 @@ test("bad input gets a coded error, never a panic", () => {
   const store = new Store({ budget: "1MiB" });
   const ok = { profile: "reference", baseUrl: "http://127.0.0.1:1", device: "d", context: { me: "rep-0001" } };
   const bad = (patch, code) => throwsCode(assert, () => new SyncSession(store, { ...ok, ...patch }), code);
-  bad({ profile: "salesforce" }, "INVALID_ARGUMENT");
+  bad({ profile: "no-such-crm" }, "INVALID_ARGUMENT");
   const p = bad({ profile: { name: "x", base_path: "/a", paging: { style: "keyset" }, mapping: { canonical: true } } }, "INVALID_PROFILE");
   assert.equal(p.field, "paging.next");
   bad({ profile: "{not json" }, "INVALID_PROFILE");

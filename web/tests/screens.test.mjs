@@ -10,13 +10,13 @@ import { backend, app, browser, sample, connect, search, root, TOKEN } from "./h
 
 /**
  * The first load's budget (issue 8): HTML, JS, CSS, manifest, icons and
- * .wasm, gzip, as sent. NOT MET since sync is in the package (about 370 KB:
- * core's sync adds 76 KB to the .wasm, wasm/scripts/sizes.mjs says where);
+ * .wasm, gzip, as sent. NOT MET since sync is in the package (about 390 KB:
+ * core's sync adds 97 KB to the .wasm, wasm/scripts/sizes.mjs says where);
  * the test prints the verdict and fails above GUARD, today's size plus a
  * little, so that nothing grows unnoticed.
  */
 const TARGET_BYTES = 300_000;
-const GUARD_BYTES = 380_000;
+const GUARD_BYTES = 400_000;
 const SHOTS = path.join(root, "target/screenshots");
 const HOSTILE_NAME = "<img src=x onerror=alert(1)>";
 const HOSTILE_URL = "javascript:alert(document.domain)";
