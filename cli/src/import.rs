@@ -54,8 +54,7 @@ pub fn run(
     let tally = ingest(BufReader::with_capacity(1 << 20, reader), &mut store)?;
     store.compact();
     let elapsed = started.elapsed();
-    let snapshot = store.snapshot();
-    write_atomically(output, &snapshot)?;
+    let snapshot_len = crate::files::save(output, &store, true)?;
 
     println!("imported {}", input.display());
     println!("  lines           {:>12}", tally.lines);
@@ -81,8 +80,8 @@ pub fn run(
     );
     println!(
         "  snapshot        {:>12} bytes  ({:.1} bytes/record kept) -> {}",
-        snapshot.len(),
-        per(snapshot.len() as u64, store.len() as u64),
+        snapshot_len,
+        per(snapshot_len as u64, store.len() as u64),
         output.display()
     );
     print_stats(&store);
