@@ -13,7 +13,10 @@ mod entries;
 
 use std::path::Path;
 
-const TARGETS: [(&str, fn(&[u8])); 6] = [
+/// A fuzz target's entry point.
+type Entry = fn(&[u8]);
+
+const TARGETS: [(&str, Entry); 6] = [
     ("snapshot_open", entries::snapshot_open),
     ("journal_replay", entries::journal_replay),
     ("seal_open", entries::seal_open),
@@ -22,7 +25,7 @@ const TARGETS: [(&str, fn(&[u8])); 6] = [
     ("store_ops", entries::store_ops),
 ];
 
-fn entry(target: &str) -> fn(&[u8]) {
+fn entry(target: &str) -> Entry {
     TARGETS
         .iter()
         .find(|(name, _)| *name == target)
