@@ -3,7 +3,9 @@
 //! Every line is handled on its own: a line that does not parse is reported
 //! with its number and skipped, a record the budget refuses is counted, and
 //! everything else is kept. The snapshot is written to a temporary file and
-//! renamed, so a crash never leaves half a store behind.
+//! renamed, then an empty journal beside it (`files::save`; a journal left
+//! by another store at that path is removed first), so a crash never leaves
+//! half a store behind.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};

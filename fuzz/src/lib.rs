@@ -123,7 +123,7 @@ pub fn journal_replay(data: &[u8]) {
         s.seq()
     });
     let on_golden = read_journal(data, golden_seq).is_ok();
-    for base in [None, Some(GOLDEN_SNAPSHOT).filter(|_| on_golden)] {
+    for base in [None, on_golden.then_some(GOLDEN_SNAPSHOT)] {
         if let Ok((store, _)) = Store::open(base, Some(data), budget, config()) {
             assert!(store.used_bytes() <= budget.bytes());
             let (reopened, _) = Store::open(Some(&store.snapshot()), None, budget, config())
@@ -284,7 +284,7 @@ fn account(input: &mut Input<'_>) -> Account {
     Account {
         name: input.text(12),
         company: input.text(12),
-        owner: if input.byte() % 2 == 0 {
+        owner: if input.byte() & 1 == 0 {
             "rep-0001".into()
         } else {
             "rep-0002".into()
@@ -415,7 +415,7 @@ pub fn store_ops(data: &[u8]) {
                 store.compact();
             }
             _ => {
-                if input.byte() % 2 == 0 {
+                if input.byte() & 1 == 0 {
                     durable.snapshot = Some(store.snapshot());
                     let _ = store.take_journal();
                     durable.journal = journal_header().to_vec();
