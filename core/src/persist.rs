@@ -197,7 +197,10 @@ impl<M: Medium> Durable<M> {
     /// Removes every file of the store from the medium (a remote wipe) and
     /// hands the medium back; the store in memory is dropped.
     pub fn erase(mut self) -> Result<M, PersistError> {
-        for name in [SNAPSHOT, JOURNAL, SNAPSHOT_TMP, JOURNAL_TMP] {
+        // The journal before the snapshot: a wipe cut halfway leaves a store
+        // that still opens (a journal alone would not, its frames follow a
+        // snapshot), and the backend repeats the order at the next sync.
+        for name in [JOURNAL_TMP, JOURNAL, SNAPSHOT_TMP, SNAPSHOT] {
             self.medium.remove(name)?;
         }
         Ok(self.medium)

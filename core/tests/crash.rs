@@ -609,3 +609,47 @@ fn the_harness_catches_an_fsync_that_lies() {
     );
     assert!(f.lost_edits + f.torn_records > 0, "{f:?}");
 }
+
+/// A remote wipe cut at any of its removals leaves files that open (the
+/// old store or nothing); the next sync meets the wipe order again.
+#[test]
+fn a_wipe_cut_halfway_leaves_a_store_that_opens() {
+    let budget = Budget::new(256 << 10);
+    let config = StoreConfig::default();
+    let mut cuts = 0;
+    for cut_at in 1..=4 {
+        for mode in [CutMode::Lose, CutMode::Keep] {
+            let files: Files = Rc::default();
+            let medium = |cut_at, mode| PowerCutMedium {
+                files: files.clone(),
+                writes: 0,
+                cut_at,
+                mode,
+                rng: Rng::new(cut_at),
+                off: false,
+                flaw: Flaw::None,
+                unsynced: None,
+            };
+            let (mut d, _) = Durable::open(medium(0, mode), budget, config).unwrap();
+            d.store_mut().upsert_batch(pool()[..20].to_vec()).unwrap();
+            d.checkpoint().unwrap();
+            let id = pool()[3].id.clone();
+            d.store_mut()
+                .edit(&id, patch(&mut Rng::new(1)), NOW)
+                .unwrap();
+            d.commit().unwrap();
+            let (d, _) = Durable::open(medium(cut_at, mode), budget, config).unwrap();
+            let held = d.store().len();
+            // open wrote nothing (no torn tail): the cut falls on the
+            // `cut_at`-th removal of erase.
+            if d.erase().is_err() {
+                cuts += 1;
+            }
+            let (d, _) = Durable::open(medium(0, mode), budget, config)
+                .expect("a store cut halfway through its wipe opens");
+            let n = d.store().len();
+            assert!(n == 0 || n == held, "cut at {cut_at} {mode:?}: {n} records");
+        }
+    }
+    assert_eq!(cuts, 8);
+}
