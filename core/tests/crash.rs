@@ -540,6 +540,8 @@ fn run(seed: u64, flaw: Flaw, f: &mut Figures) {
     }
 }
 
+/// Replays one run to investigate it: `CRASH_SEED=810 CRASH_DEBUG=1 cargo
+/// test -p satchel-core --test crash one_seed -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn one_seed() {
