@@ -3,7 +3,9 @@
 //! Every line is handled on its own: a line that does not parse is reported
 //! with its number and skipped, a record the budget refuses is counted, and
 //! everything else is kept. The snapshot is written to a temporary file and
-//! renamed, so a crash never leaves half a store behind.
+//! renamed, then an empty journal beside it (`files::save`; a journal left
+//! by another store at that path is removed first), so a crash never leaves
+//! half a store behind.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -54,8 +56,7 @@ pub fn run(
     let tally = ingest(BufReader::with_capacity(1 << 20, reader), &mut store)?;
     store.compact();
     let elapsed = started.elapsed();
-    let snapshot = store.snapshot();
-    write_atomically(output, &snapshot)?;
+    let snapshot_len = crate::files::save(output, &store, true)?;
 
     println!("imported {}", input.display());
     println!("  lines           {:>12}", tally.lines);
@@ -81,8 +82,8 @@ pub fn run(
     );
     println!(
         "  snapshot        {:>12} bytes  ({:.1} bytes/record kept) -> {}",
-        snapshot.len(),
-        per(snapshot.len() as u64, store.len() as u64),
+        snapshot_len,
+        per(snapshot_len as u64, store.len() as u64),
         output.display()
     );
     print_stats(&store);

@@ -10,10 +10,7 @@ use satchel_core::search::{match_spans, HitRef, Query};
 use satchel_core::store::{Store, StoreConfig};
 
 fn open(path: &Path, budget: Budget) -> Result<Store, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (store, _) = Store::open(Some(&bytes), None, budget, StoreConfig::default())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(store)
+    crate::files::load(path, budget, StoreConfig::default())
 }
 
 pub fn stats(path: &Path, budget: Budget) -> Result<ExitCode, String> {

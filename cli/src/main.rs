@@ -3,6 +3,7 @@
 //! A thin driver: it reads files, parses NDJSON and prints; every decision
 //! about what is kept and how lives in core.
 
+mod files;
 mod import;
 mod inspect;
 mod rank;

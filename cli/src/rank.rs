@@ -9,8 +9,6 @@ use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
 use satchel_core::store::{Store, StoreConfig};
 
-use crate::import::write_atomically;
-
 /// Who the device belongs to, from the command line (shared by `retain`
 /// and `explain`).
 #[derive(clap::Args)]
@@ -34,17 +32,14 @@ fn load(
     budget: Budget,
     device: &DeviceArgs,
 ) -> Result<(Store, RankRules, RankContext), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (store, _) = Store::open(
-        Some(&bytes),
-        None,
+    let store = crate::files::load(
+        path,
         budget,
         StoreConfig {
             journal: false,
             ..StoreConfig::default()
         },
-    )
-    .map_err(|e| format!("{}: {e}", path.display()))?;
+    )?;
     let text = std::fs::read_to_string(&device.rules)
         .map_err(|e| format!("{}: {e}", device.rules.display()))?;
     let rules =
@@ -73,7 +68,7 @@ pub fn retain(
     let summary = store
         .retain(&rules, &ctx, stub_share, target.map(|t| t.bytes()))
         .map_err(|e| e.to_string())?;
-    write_atomically(path, &store.snapshot())?;
+    crate::files::save(path, &store, false)?;
     println!(
         "kept {} ({} pinned or edited), stubbed {}, dropped {}; lowest kept score {}",
         summary.kept,

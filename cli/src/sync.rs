@@ -1,9 +1,16 @@
 //! `satchel sync`: the native transport. Pumps a core `SyncSession` with a
-//! small blocking HTTP client (ureq), draws a progress bar on stderr, and
-//! writes the snapshot, then the conflicts ledger (`STORE.conflicts.json`:
-//! outbox bases, open conflicts and the rep's choices, which the snapshot
-//! format does not carry) and the sync position (`STORE.sync.json`) beside
-//! it, each atomically. Decides nothing: every choice is the session's.
+//! small blocking HTTP client (ureq) and draws a progress bar on stderr.
+//! The store is kept through core's `persist` on the store's files
+//! (`files`): every response's changes (a page applied, an edit
+//! acknowledged) are committed to `STORE.journal` before the next request,
+//! and at the end a checkpoint writes the snapshot, then the conflicts
+//! ledger (`STORE.conflicts.json`: outbox bases, open conflicts and the
+//! rep's choices, which the snapshot format does not carry) and the sync
+//! position (`STORE.sync.json`) beside it, each atomically. On a remote wipe
+//! it erases the store's files, the ledger and the sync state, and confirms
+//! to the backend. Decides nothing: every choice is the session's.
+//!
+//! The token is taken from `--token` for the run and never written to disk.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +25,9 @@ use satchel_core::store::{Store, StoreConfig};
 use satchel_core::sync::profile::{builtin, Profile};
 use satchel_core::sync::{Action, HttpRequest, HttpResponse, SyncConfig, SyncSession, SyncState};
 
+use satchel_core::persist::Durable;
+
+use crate::files::StoreFiles;
 use crate::import::write_atomically;
 
 /// What `satchel sync` was asked.
@@ -107,21 +117,11 @@ fn restore_ledger(store: &mut Store, path: &Path) -> Result<(), String> {
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
     let profile = load_profile(&a.profile)?;
-    let config = StoreConfig {
-        journal: false,
-        ..StoreConfig::default()
-    };
-    let mut store = match std::fs::read(&a.store) {
-        Ok(bytes) => {
-            Store::open(Some(&bytes), None, a.budget, config)
-                .map_err(|e| format!("{}: {e}", a.store.display()))?
-                .0
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store::with_config(a.budget, config),
-        Err(e) => return Err(format!("{}: {e}", a.store.display())),
-    };
+    let (mut durable, _) =
+        Durable::open(StoreFiles::new(&a.store), a.budget, StoreConfig::default())
+            .map_err(|e| format!("{}: {e}", a.store.display()))?;
     let lp = ledger_path(&a.store);
-    restore_ledger(&mut store, &lp)?;
+    restore_ledger(durable.store_mut(), &lp)?;
     let sp = state_path(&a.store);
     let state = match std::fs::read_to_string(&sp) {
         Ok(t) => SyncState::from_json(&t).map_err(|e| format!("{}: {e}", sp.display()))?,
@@ -152,32 +152,43 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         .timeout(Duration::from_secs(120))
         .build();
     let started = std::time::Instant::now();
-    let mut session = SyncSession::new(profile, cfg, state, &store);
+    let mut session = SyncSession::new(profile, cfg, state, durable.store());
     let outcome = loop {
-        match session.poll(&mut store) {
+        let store = durable.store_mut();
+        match session.poll(store) {
             Action::Send(req) => match send(&agent, &req, max) {
-                Ok(resp) => session.handle_response(&mut store, resp),
+                Ok(resp) => session.handle_response(store, resp),
                 Err(e) => session.handle_transport_error(&e),
             },
             Action::Wait { millis } => std::thread::sleep(Duration::from_millis(millis)),
             other => break other,
         }
+        // What this response changed is durable before the next request.
+        durable
+            .commit()
+            .map_err(|e| format!("{}: {e}", a.store.display()))?;
         while let Some(ev) = session.poll_event() {
             if let satchel_core::sync::Event::Conflict { seq } = ev {
                 eprintln!("\rconflict on outbox edit {seq} (see the store's conflicts)");
             }
         }
-        draw(&session, &store);
+        draw(&session, durable.store());
     };
     eprintln!();
+    if outcome == Action::Wipe {
+        return wipe(durable, &sp, &lp, &session, &agent, max);
+    }
     // The store first, then the position: a crash between the two re-reads
     // pages (harmless), never skips them.
-    store.compact();
-    write_atomically(&a.store, &store.snapshot())?;
-    let ledger = serde_json::to_vec(&store.ledger_state()).map_err(|e| e.to_string())?;
+    durable.store_mut().compact();
+    durable
+        .checkpoint()
+        .map_err(|e| format!("{}: {e}", a.store.display()))?;
+    let ledger = serde_json::to_vec(&durable.store().ledger_state()).map_err(|e| e.to_string())?;
     write_atomically(&lp, &ledger)?;
     write_atomically(&sp, session.state().to_json().as_bytes())?;
     let secs = started.elapsed().as_secs_f64();
+    let store = durable.store();
     match outcome {
         Action::Done(r) => {
             println!(
@@ -187,19 +198,61 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Action::Wipe => {
-            store.erase();
-            write_atomically(&a.store, &store.snapshot())?;
-            let _ = std::fs::remove_file(&sp);
-            let _ = std::fs::remove_file(&lp);
-            Err("the backend ordered this device wiped; the store was erased (confirm with POST /v1/device/wiped)".into())
-        }
         Action::Auth { status, message } => Err(format!(
             "HTTP {status}: {message}; log in again and pass the new --token (pages applied so far are saved)"
         )),
         Action::Failed(e) => Err(format!("{e} (pages applied so far are saved; run sync again to resume)")),
-        Action::Send(_) | Action::Wait { .. } => unreachable!("the loop only breaks on an end"),
+        Action::Send(_) | Action::Wait { .. } | Action::Wipe => {
+            unreachable!("the loop only breaks on an end, and a wipe returned above")
+        }
     }
+}
+
+/// Exit status of a sync that ended in a remote wipe (the store is gone).
+pub const WIPED: u8 = 3;
+
+/// The backend ordered this device wiped: nothing more is written; the
+/// store's files and the sync state are erased (this CLI keeps no token or
+/// key on disk), then the backend is told.
+fn wipe(
+    durable: Durable<StoreFiles>,
+    state_file: &Path,
+    ledger_file: &Path,
+    session: &SyncSession,
+    agent: &ureq::Agent,
+    max: usize,
+) -> Result<ExitCode, String> {
+    let files = durable
+        .erase()
+        .map_err(|e| format!("remote wipe: erasing the store failed: {e}"))?;
+    for file in [state_file, ledger_file] {
+        let mut beside = StoreFiles::new(file);
+        satchel_core::persist::Medium::remove(&mut beside, satchel_core::persist::SNAPSHOT)
+            .map_err(|e| format!("remote wipe: {e}"))?;
+    }
+    println!(
+        "remote wipe: the backend ordered this device wiped; erased {}, {}, {} and {}",
+        files.path(satchel_core::persist::SNAPSHOT).display(),
+        files.path(satchel_core::persist::JOURNAL).display(),
+        ledger_file.display(),
+        state_file.display()
+    );
+    match session.wipe_confirmation() {
+        Some(req) => match send(agent, &req, max) {
+            Ok(r) if (200..300).contains(&r.status) => {
+                println!("remote wipe: confirmed to the backend; this device's tokens are revoked")
+            }
+            Ok(r) => eprintln!(
+                "satchel: remote wipe: the backend refused the confirmation (HTTP {}); the next sync confirms again",
+                r.status
+            ),
+            Err(e) => eprintln!(
+                "satchel: remote wipe: could not confirm ({e}); the next sync confirms again"
+            ),
+        },
+        None => println!("remote wipe: this profile has no confirmation endpoint"),
+    }
+    Ok(ExitCode::from(WIPED))
 }
 
 fn draw(s: &SyncSession, store: &Store) {

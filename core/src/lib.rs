@@ -28,6 +28,7 @@ pub mod insights;
 pub mod journal;
 pub mod model;
 pub mod outbox;
+pub mod persist;
 pub mod plan;
 pub mod retention;
 pub mod rules;

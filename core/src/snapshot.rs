@@ -192,7 +192,18 @@ pub fn open(
         for (seq, op) in read.ops {
             match op {
                 JournalOp::Upsert(a) => {
-                    store.upsert(*a).map_err(|r| match r.error {
+                    let written = match store.upsert(*a) {
+                        // The record fit when it was written, but a replay
+                        // compacts at other moments than the live store did
+                        // (and starts from a snapshot's layout): blocks with
+                        // dead rows can hold the room it needs.
+                        Err(r) if matches!(r.error, WriteError::Budget(_)) => {
+                            store.compact();
+                            store.upsert(r.value)
+                        }
+                        other => other,
+                    };
+                    written.map_err(|r| match r.error {
                         WriteError::Budget(b) => OpenError::Budget(b),
                         e => OpenError::Rejected(e),
                     })?;

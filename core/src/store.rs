@@ -1424,6 +1424,14 @@ impl Store {
     /// Puts an edit read back from a snapshot or journal into the outbox.
     pub(crate) fn restore_edit(&mut self, e: Edit) -> Result<(), BudgetExceeded> {
         let needed = self.outbox.push_cost(&e);
+        // Reads during a replay fill the cache with what the budget has
+        // left: the edit comes first.
+        if needed > self.available() {
+            self.clear_cache();
+        }
+        if needed > self.available() {
+            self.compact();
+        }
         if needed > self.available() {
             return Err(BudgetExceeded {
                 needed,

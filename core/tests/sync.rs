@@ -574,6 +574,62 @@ fn hostile_pages_fail_clearly_and_leave_the_store_alone() {
     server.shutdown();
 }
 
+/// `403 device_wiped` is a wipe even for a profile that names no wipe
+/// header, distinct from an auth failure; the confirmation the session
+/// builds clears the backend's flag.
+#[test]
+fn device_wiped_is_a_distinct_outcome_and_is_confirmed() {
+    let server = start(50, 4);
+    let text =
+        satchel_core::sync::profile::REFERENCE.replace(r#""wipe_header": "X-Satchel-Wipe","#, "");
+    let profile = satchel_core::sync::Profile::from_json(&text).unwrap();
+    assert!(profile.wipe_header.is_none());
+    api(&server, "POST", "/v1/admin/devices/w/wipe", None, None);
+    let mut st = store("4MiB");
+    let agent = agent();
+    let mut s = SyncSession::new(profile, config(&server, "w"), SyncState::default(), &st);
+    let outcome = loop {
+        match s.poll(&mut st) {
+            Action::Send(req) => match send(&agent, &req) {
+                Ok(resp) => s.handle_response(&mut st, resp),
+                Err(e) => s.handle_transport_error(&e),
+            },
+            Action::Wait { .. } => {}
+            other => break other,
+        }
+    };
+    assert_eq!(outcome, Action::Wipe);
+    assert!(st.is_empty(), "nothing of the refused response was applied");
+    // This profile has no wipe header: it does not speak the reference
+    // wipe, so there is nothing to confirm.
+    assert_eq!(s.wipe_confirmation(), None);
+
+    // The reference profile confirms, and the flag is cleared.
+    let mut s = SyncSession::new(
+        builtin("reference").unwrap(),
+        config(&server, "w"),
+        SyncState::default(),
+        &st,
+    );
+    assert!(s.wipe_confirmation().is_none(), "no wipe yet");
+    let outcome = loop {
+        match s.poll(&mut st) {
+            Action::Send(req) => s.handle_response(&mut st, send(&agent, &req).unwrap()),
+            other => break other,
+        }
+    };
+    assert_eq!(outcome, Action::Wipe);
+    let confirm = s
+        .wipe_confirmation()
+        .expect("the reference profile confirms");
+    assert_eq!(confirm.method, "POST");
+    assert!(confirm.url.ends_with("/v1/device/wiped"), "{}", confirm.url);
+    assert_eq!(send(&agent, &confirm).unwrap().status, 200);
+    let (a, _) = run(&mut st, SyncState::default(), config(&server, "w"));
+    assert!(matches!(a, Action::Done(_)), "{a:?}");
+    server.shutdown();
+}
+
 #[test]
 fn budget_too_small_plans_and_keeps_the_best() {
     let server = start(400, 9);

@@ -4,7 +4,8 @@
 //!   with the reference backend on 127.0.0.1:8787 (20,000 generated accounts);
 //!   `cargo xtask demo --cli`: generates an org, imports it into a 64 MiB store
 //!   and prints what was kept (the first demo).
-//! - `cargo xtask test`: everything CI runs, installing what it needs first.
+//! - `cargo xtask test`: everything CI runs, installing what it needs first
+//!   (with a nightly toolchain, a ~10 s smoke run of every fuzz target).
 //! - `cargo xtask wasm [--million]`: builds the npm packages (web, node,
 //!   legacy MVP), validates and measures them, runs their Node tests
 //!   (`--million`: also streams a 1,000,000-account org into the wasm store).
@@ -18,6 +19,7 @@
 //! wasm-pack, wasm-bindgen-cli and the npm devDependencies (binaryen, wabt)
 //! when missing.
 
+mod fuzz;
 mod wasm;
 mod web;
 
@@ -232,6 +234,7 @@ fn test(quick: bool) {
         "search benchmark smoke (10,000 accounts, vs SQLite FTS5)",
         &["search", "--accounts", "10000", "--queries", "400"],
     );
+    fuzz::smoke(if quick { 3 } else { 10 });
     wasm::run(false);
     web::run(true);
     println!("\nall checks passed");

@@ -190,8 +190,11 @@ pub enum Action {
         /// The backend's message.
         message: String,
     },
-    /// The backend ordered this device wiped: erase the store
-    /// ([`Store::erase`]) and the keys, then confirm to the backend.
+    /// The backend ordered this device wiped (`403 device_wiped`, or the
+    /// profile's wipe header): erase the store's files
+    /// ([`crate::persist::Durable::erase`]), the sync state and the keys,
+    /// then send [`SyncSession::wipe_confirmation`]. Nothing of the
+    /// response that carried the order was applied.
     Wipe,
     /// The sync stopped; the store holds every page applied before.
     Failed(SyncError),
@@ -462,6 +465,15 @@ fn link_next(h: &str) -> Option<String> {
     })
 }
 
+/// The `error` member of a JSON error body (`{"error": "device_wiped", …}`).
+fn error_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Value>(body)
+        .ok()?
+        .get("error")?
+        .as_str()
+        .map(String::from)
+}
+
 fn scalar_params(v: &Value, what: &str) -> Result<Vec<(String, String)>, String> {
     let Value::Object(m) = v else {
         return Err(format!("`{what}` is not an object"));
@@ -554,6 +566,23 @@ impl SyncSession {
             report: Report::default(),
             events: VecDeque::new(),
         }
+    }
+
+    /// After [`Action::Wipe`], once the store, its journal, the sync state
+    /// and the keys are erased: the request that tells the backend so, for
+    /// profiles that speak the reference protocol's wipe (they name a
+    /// `wipe_header`; the confirmation is `POST /v1/device/wiped`, which
+    /// clears the flag and revokes the device's tokens). `None` otherwise.
+    pub fn wipe_confirmation(&self) -> Option<HttpRequest> {
+        if self.finished != Some(Action::Wipe) || self.profile.wipe_header.is_none() {
+            return None;
+        }
+        Some(HttpRequest {
+            method: "POST".into(),
+            url: format!("{}/v1/device/wiped", self.config.base_url),
+            headers: self.headers(None),
+            body: Vec::new(),
+        })
     }
 
     /// The resumable position (persist after the store).
@@ -675,6 +704,12 @@ impl SyncSession {
             return;
         }
         match resp.status {
+            // The reference protocol's wipe order (BACKEND.md): also when
+            // the profile names no wipe header.
+            403 if error_code(&resp.body).as_deref() == Some("device_wiped") => {
+                self.finished = Some(Action::Wipe);
+                return;
+            }
             401 | 403 => {
                 self.finished = Some(Action::Auth {
                     status: resp.status,
