@@ -97,7 +97,12 @@ fn a_wiped_device_erases_its_store_and_confirms() {
     );
     assert_eq!(
         files_in(&dir),
-        ["store.bin", "store.bin.conflicts.json", "store.bin.journal", "store.bin.sync.json"]
+        [
+            "store.bin",
+            "store.bin.conflicts.json",
+            "store.bin.journal",
+            "store.bin.sync.json"
+        ]
     );
     for name in files_in(&dir) {
         let bytes = std::fs::read(dir.join(&name)).unwrap();
