@@ -15,12 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use satchel::transport::send;
 use satchel_core::budget::Budget;
 use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
 use satchel_core::store::{Store, StoreConfig};
 use satchel_core::sync::profile::builtin;
-use satchel_core::sync::{Action, HttpRequest, HttpResponse, SyncConfig, SyncSession, SyncState};
+use satchel_core::sync::{Action, SyncConfig, SyncSession, SyncState};
 use satchel_fixtures::serve::{serve, ServeConfig, DEFAULT_TOKEN};
 use satchel_fixtures::OrgSpec;
 
@@ -124,33 +125,6 @@ fn vm_hwm(pid: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, String> {
-    let mut r = agent.request(&req.method, &req.url);
-    for (k, v) in &req.headers {
-        r = r.set(k, v);
-    }
-    let resp = match r.send_bytes(&req.body) {
-        Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
-        Err(e) => return Err(e.to_string()),
-    };
-    let status = resp.status();
-    let headers = resp
-        .headers_names()
-        .into_iter()
-        .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
-        .collect();
-    let mut body = Vec::new();
-    resp.into_reader()
-        .take(32 << 20)
-        .read_to_end(&mut body)
-        .map_err(|e| e.to_string())?;
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
-}
-
 fn mib(b: u64) -> f64 {
     b as f64 / 1_048_576.0
 }
@@ -203,7 +177,7 @@ fn sync_once(url: &str, budget: Budget, rules: &RankRules, ctx: RankContext) -> 
         match session.poll(&mut store) {
             Action::Send(req) => {
                 let t0 = Instant::now();
-                let got = send(&agent, &req);
+                let got = send(&agent, &req, 32 << 20);
                 let t1 = Instant::now();
                 match got {
                     Ok(resp) => session.handle_response(&mut store, resp),

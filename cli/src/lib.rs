@@ -1,7 +1,9 @@
-//! The library side of the `satchel` CLI: the retention replay, shared with
-//! the benchmarks so that they measure exactly what the command runs.
+//! The library side of the `satchel` CLI: the retention replay and the sync
+//! transport, shared with the benchmarks so that they measure exactly what
+//! the command runs.
 
 pub mod retention;
+pub mod transport;
 
 /// Parses one canonical NDJSON line.
 pub fn parse_line(bytes: &[u8]) -> Result<satchel_core::model::Account, String> {

@@ -12,18 +12,19 @@
 //!
 //! The token is taken from `--token` for the run and never written to disk.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use satchel::transport::send;
 use satchel_core::budget::Budget;
 use satchel_core::conflicts::LedgerState;
 use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
 use satchel_core::store::{Store, StoreConfig};
 use satchel_core::sync::profile::{builtin, Profile};
-use satchel_core::sync::{Action, HttpRequest, HttpResponse, SyncConfig, SyncSession, SyncState};
+use satchel_core::sync::{Action, SyncConfig, SyncSession, SyncState};
 
 use satchel_core::persist::Durable;
 
@@ -55,34 +56,6 @@ fn load_profile(name: &str) -> Result<Profile, String> {
         )
     })?;
     Profile::from_json(&text).map_err(|e| format!("{name}: {e}"))
-}
-
-fn send(agent: &ureq::Agent, req: &HttpRequest, max: usize) -> Result<HttpResponse, String> {
-    let mut r = agent.request(&req.method, &req.url);
-    for (k, v) in &req.headers {
-        r = r.set(k, v);
-    }
-    let resp = match r.send_bytes(&req.body) {
-        Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
-        Err(e) => return Err(e.to_string()),
-    };
-    let status = resp.status();
-    let headers = resp
-        .headers_names()
-        .into_iter()
-        .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
-        .collect();
-    let mut body = Vec::new();
-    // One byte past the limit, so the session sees the body is too large.
-    resp.into_reader()
-        .take(max as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| e.to_string())?;
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
 }
 
 fn beside(store: &Path, suffix: &str) -> PathBuf {
