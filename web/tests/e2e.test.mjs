@@ -4,22 +4,18 @@
 // worker, and a virtualized list of 500,000 rows.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { backend, app, browser, profile, sample, plain, connect, search, ACCOUNTS } from "./harness.mjs";
+import { start, stop, profile, sample, plain, connect, search, ACCOUNTS } from "./harness.mjs";
 
-let api, site, chromium;
+let env, api, site, chromium;
 const figures = {};
 
 before(async () => {
-  const up = await Promise.allSettled([backend(), app()]);
-  [api, site] = up.map((r) => (r.status === "fulfilled" ? r.value : null));
-  const failed = up.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
-  chromium = await browser();
+  env = await start();
+  ({ api, site, chromium } = env);
 });
 
 after(async () => {
-  if (chromium) await chromium.close();
-  for (const p of [api, site]) if (p) p.child.kill();
+  await stop(env);
   console.log("# figures " + JSON.stringify(figures));
 });
 

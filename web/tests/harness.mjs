@@ -54,6 +54,28 @@ const LAUNCH = {
   timeout: 60000,
 };
 
+/**
+ * What every browser test file needs: the backend, the static server
+ * (`appArgs`: more of its flags) and a browser. `stop(env)` undoes it; a
+ * half-started env (one of them failed) is stopped too.
+ */
+export async function start(appArgs = []) {
+  const up = await Promise.allSettled([backend(), app(appArgs)]);
+  const [api, site] = up.map((r) => (r.status === "fulfilled" ? r.value : null));
+  const failed = up.find((r) => r.status === "rejected");
+  if (failed) {
+    await stop({ api, site });
+    throw failed.reason;
+  }
+  return { api, site, chromium: await browser() };
+}
+
+export async function stop(env) {
+  if (!env) return;
+  if (env.chromium) await env.chromium.close();
+  for (const p of [env.api, env.site]) if (p) p.child.kill();
+}
+
 /** A browser whose contexts are incognito-like (fresh each). */
 export async function browser() {
   return chromium.launch(LAUNCH);

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { backend, app, browser, sample, connect, search, root, TOKEN } from "./harness.mjs";
+import { start, stop, sample, connect, search, root, TOKEN } from "./harness.mjs";
 
 /**
  * The first load's budget (issue 8): HTML, JS, CSS, manifest, icons and
@@ -21,7 +21,7 @@ const SHOTS = path.join(root, "target/screenshots");
 const HOSTILE_NAME = "<img src=x onerror=alert(1)>";
 const HOSTILE_URL = "javascript:alert(document.domain)";
 
-let api, site, chromium, hostile;
+let env, api, site, chromium, hostile;
 const figures = {};
 
 async function admin(method, route, body) {
@@ -35,11 +35,8 @@ async function admin(method, route, body) {
 }
 
 before(async () => {
-  const up = await Promise.allSettled([backend(), app(["--stats"])]);
-  [api, site] = up.map((r) => (r.status === "fulfilled" ? r.value : null));
-  const failed = up.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
-  chromium = await browser();
+  env = await start(["--stats"]);
+  ({ api, site, chromium } = env);
   // A customer whose name is markup and whose website is a script URL, owned
   // by the rep who connects below (so the plan keeps it on the device).
   const [template] = await sample(api.url, "limit=1&include_deleted=false");
@@ -55,8 +52,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (chromium) await chromium.close();
-  for (const p of [api, site]) if (p) p.child.kill();
+  await stop(env);
   console.log("# figures " + JSON.stringify(figures));
 });
 

@@ -5,21 +5,17 @@
 // the rep's choice reaches the backend. Every wait is bounded.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { backend, app, browser, TOKEN, ACCOUNTS } from "./harness.mjs";
+import { start, stop, TOKEN, ACCOUNTS } from "./harness.mjs";
 
-let api, site, chromium;
+let env, api, site, chromium;
 
 before(async () => {
-  const up = await Promise.allSettled([backend(), app()]);
-  [api, site] = up.map((r) => (r.status === "fulfilled" ? r.value : null));
-  const failed = up.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
-  chromium = await browser();
+  env = await start();
+  ({ api, site, chromium } = env);
 });
 
 after(async () => {
-  if (chromium) await chromium.close();
-  for (const p of [api, site]) if (p) p.child.kill();
+  await stop(env);
 });
 
 const admin = (method, p, body) => fetch(api.url + p, {
