@@ -13,8 +13,10 @@ use core::fmt;
 
 /// First four bytes of every Satchel blob.
 pub const MAGIC: [u8; 4] = *b"STCH";
-/// Current format version.
-pub const VERSION: u8 = 1;
+/// Current format version: what this build writes.
+pub const VERSION: u8 = 2;
+/// Oldest format version this build reads (FORMAT.md, "Version history").
+pub const OLDEST_VERSION: u8 = 1;
 /// Size of the blob header.
 pub const HEADER_LEN: usize = 16;
 /// Offset of the magic.
@@ -117,7 +119,7 @@ pub fn check_header(bytes: &[u8], ty: BlobType) -> Result<u64, WireError> {
             got: h[OFFSET_TYPE],
         });
     }
-    if h[OFFSET_VERSION] != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&h[OFFSET_VERSION]) {
         return Err(WireError::Version {
             expected: VERSION,
             got: h[OFFSET_VERSION],

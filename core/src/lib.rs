@@ -12,6 +12,7 @@
 
 extern crate alloc;
 
+pub mod bits;
 pub mod block;
 pub mod budget;
 pub mod cache;

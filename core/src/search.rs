@@ -206,6 +206,27 @@ pub fn dequantize(q: u16) -> u32 {
     (1 << e) | ((q & 0x7ff) << (e - 11))
 }
 
+/// Snapshot flag of an index kept in the page encoding of format version 1
+/// (byte-coded pages): read past, and the index rebuilt on open.
+const INDEX_KEPT_V1: u8 = 1;
+/// Snapshot flag of an index kept in [`TermIndex`]'s bit-coded pages.
+const INDEX_KEPT: u8 = 2;
+
+/// Reads past a version-1 index (scores, then pages of first key, first
+/// target and a byte string), checking only its framing.
+fn skip_v1_index(r: &mut crate::format::Reader<'_>) -> Result<(), crate::format::WireError> {
+    use crate::format::WireError;
+    let n = r.varint_max(u64::from(u32::MAX), "score count")? as usize;
+    r.take(n.checked_mul(2).ok_or(WireError::Invalid("score count"))?)?;
+    let pages = r.varint_max(u64::from(u32::MAX), "page count")?;
+    for _ in 0..pages {
+        r.take(8)?;
+        r.varint()?;
+        r.bytes()?;
+    }
+    Ok(())
+}
+
 /// The postings of every record and stub, and each record's last score.
 #[derive(Default)]
 pub struct SearchIndex {
@@ -345,7 +366,7 @@ impl SearchIndex {
             out.push(0);
             return;
         }
-        out.push(1);
+        out.push(INDEX_KEPT);
         crate::format::put_varint(out, self.ranks.len() as u64);
         for r in &self.ranks {
             out.extend_from_slice(&r.get().to_le_bytes());
@@ -360,7 +381,11 @@ impl SearchIndex {
         use crate::format::WireError;
         match r.take(1)?[0] {
             0 => return Ok(None),
-            1 => {}
+            INDEX_KEPT_V1 => {
+                skip_v1_index(r)?;
+                return Ok(None);
+            }
+            INDEX_KEPT => {}
             _ => return Err(WireError::Invalid("search index flag")),
         }
         let n = r.varint_max(u64::from(u32::MAX), "score count")? as usize;

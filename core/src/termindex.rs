@@ -1,21 +1,49 @@
 //! The search index's storage: a sorted set of `(key, target)` postings kept
-//! front-coded in small pages, so that a posting costs a byte or two.
+//! in small bit-coded pages, so that a posting costs a few bits.
 //!
 //! Owns [`TermIndex`]. A key is 8 bytes compared big-endian (a term's first
-//! bytes, see [`crate::search`]); a target names a record (its local id) or a
-//! stub. Postings are sorted by `(key, target)`; a page holds a run of them,
-//! its first posting in the clear and the rest as deltas: a posting with the
-//! previous key is `varint(target delta)` (never starting with a zero byte),
-//! one with a new key is a zero byte, a byte `shared << 4 | suffix length`,
-//! the key's suffix bytes (trailing zero bytes are not written) and
-//! `varint(target)`.
+//! bytes, see [`crate::search`]); a target names a record (its local id, below
+//! 2³²) or a stub (2³² and up). Postings are sorted by `(key, target)`; a page
+//! holds a run of them, its first posting also in the clear for the binary
+//! search, and all of them as a bit string ([`crate::bits`], least significant
+//! bit first):
 //!
-//! Invariants: pages are non-empty, sorted, and do not overlap; a page's
-//! bytes never exceed [`PAGE_BYTES`] plus one posting; every page buffer is
-//! exactly as large as its content, so [`TermIndex::heap_bytes`] is the truth.
+//! ```text
+//! page    = W:6  H:1  gamma(runs)  run*  zero bits to a byte
+//! run     = [not the first run: key]  counts  [low targets]  high target*
+//! key     = shared:3  (len-1):3  gamma(key[shared] - prev[shared])  (len-1) bytes
+//! counts  = H ? gamma(lows + 1) gamma(highs + 1) : gamma(lows)
+//! low targets = first:W  [lows ≥ 2: k:5  (lows-1) × rice_k(gap - 1)]
+//! high target = gamma(t >> 32)  (t & 0xffff_ffff):32
+//! ```
+//!
+//! A run is the postings of one key. `W` is the bit length of the page's
+//! largest low target, `H` says whether the page has high targets. A key is
+//! written as the number of bytes it shares with the previous key, the length
+//! of the rest up to its last non-zero byte, the first differing byte as its
+//! increase, and the other bytes as they are. Gaps between a run's low targets
+//! are Rice-coded with the parameter that makes the run shortest (the smallest
+//! such). This is what made the index small: common words and attribute
+//! values have dense runs (a few bits a posting), unique keys (phone numbers)
+//! pay one run header and `W` bits.
+//!
+//! Inserts and removals decode the page, change it and encode it again: a
+//! page's bytes are a function of its postings (canonical), which the snapshot
+//! reader checks. Removal never makes a page longer (fewer, merged gaps; the
+//! cheapest parameter can only get cheaper), so it never needs room. An
+//! insert that would grow a page by more than [`MAX_GROWTH_BYTES`] (a far
+//! outlier in a dense run) splits the page around the new posting instead,
+//! which bounds what an insert can cost ([`TermIndex::insert_cost`]).
+//!
+//! Invariants: pages are non-empty, sorted, and do not overlap; a page holds
+//! at most [`MAX_PAGE_POSTINGS`] postings and at most [`PAGE_BYTES`] plus
+//! [`PAGE_SLACK`] bytes; every page buffer is exactly as large as its content,
+//! so [`TermIndex::heap_bytes`] is the truth.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::bits::{BitReader, BitWriter};
 use crate::budget::{grow_to, growth_bytes, vec_bytes};
 use crate::format::{self, Reader, WireError};
 
@@ -23,16 +51,38 @@ use crate::format::{self, Reader, WireError};
 pub type Posting = (u64, u64);
 
 /// A page is split in two once its encoding grows past this.
-pub const PAGE_BYTES: usize = 768;
+pub const PAGE_BYTES: usize = 1152;
 
-/// Largest encoding of one posting: the new-key mark, the prefix byte, 8 key
-/// bytes and a 10-byte varint.
-pub const MAX_POSTING_BYTES: usize = 20;
+/// A page is split in two once it holds more postings than this (it bounds
+/// the decoding scratch).
+pub const MAX_PAGE_POSTINGS: usize = 1536;
+
+/// How far past [`PAGE_BYTES`] a page may be: a split's halves can each be a
+/// few bytes longer than the page was.
+pub const PAGE_SLACK: usize = 128;
+
+/// An insert that would grow its page by more than this splits the page
+/// around the new posting instead. Covers a new run with a full key.
+pub const MAX_GROWTH_BYTES: usize = 32;
+
+/// Most bytes of page content one insert can add (page slots are counted
+/// apart, by the vectors' growth): a replaced page grows by at most
+/// [`MAX_GROWTH_BYTES`]; the parts of a split are each no longer than the
+/// page they came from plus a first target and a header, and the new
+/// posting's own page is a header and a target. The property test checks it
+/// against every insert.
+const MAX_INSERT_BYTES: usize = MAX_GROWTH_BYTES + 16;
+
+/// Most pages one insert adds (a split around the new posting).
+const MAX_NEW_PAGES: usize = 2;
+
+/// Targets from here on are "high" (stubs).
+const HIGH: u64 = 1 << 32;
 
 struct Page {
     first: Posting,
-    /// The postings after `first`, delta-encoded.
-    rest: Vec<u8>,
+    /// All postings of the page, bit-coded (module doc).
+    bits: Box<[u8]>,
 }
 
 /// A sorted, compressed set of postings.
@@ -44,198 +94,200 @@ pub struct TermIndex {
     /// in it can matter. Kept an upper bound by every insert and split.
     marks: Vec<u16>,
     postings: usize,
-    /// Encoding scratch, emptied (not freed: its capacity is counted) after use.
+    /// A page's postings while it changes, emptied (not freed: its capacity
+    /// is counted) after use.
+    decoded: Vec<Posting>,
+    /// Encoding scratch, likewise.
     scratch: Vec<u8>,
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
+/// The shortest Rice parameter for `gaps` (each ≥ 1), the smallest if
+/// several: the cost is convex in `k`, so a walk from an estimate finds it.
+fn best_rice(gaps: impl Iterator<Item = u64> + Clone) -> u32 {
+    let (n, sum) = gaps
+        .clone()
+        .fold((0u64, 0u64), |(n, s), g| (n + 1, s.saturating_add(g - 1)));
+    let cost =
+        |k: u32| -> u64 { gaps.clone().map(|g| (g - 1) >> k).sum::<u64>() + n * u64::from(k) };
+    let mean = sum / n.max(1);
+    let mut k = if mean == 0 {
+        0
+    } else {
+        63 - mean.leading_zeros()
     }
-    out.push(v as u8);
-}
-
-fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
-    let mut v = 0u64;
-    let mut shift = 0;
-    while let Some(&b) = bytes.get(*at) {
-        *at += 1;
-        if shift < 64 {
-            v |= u64::from(b & 0x7f) << shift;
-        }
-        shift += 7;
-        if b < 0x80 {
+    .min(31);
+    let mut c = cost(k);
+    while k > 0 {
+        let down = cost(k - 1);
+        if down > c {
             break;
         }
+        k -= 1;
+        c = down;
     }
-    v
-}
-
-/// Appends `p`, which follows `prev`, to `out`.
-fn put_posting(out: &mut Vec<u8>, prev: Posting, p: Posting) {
-    if p.0 == prev.0 {
-        // Targets strictly increase within a key: the delta is never 0.
-        put_varint(out, p.1 - prev.1);
-        return;
+    while k < 31 {
+        let up = cost(k + 1);
+        if up >= c {
+            break;
+        }
+        k += 1;
+        c = up;
     }
-    out.push(NEW_KEY);
-    let shared = ((p.0 ^ prev.0).leading_zeros() / 8) as usize;
-    let key = p.0.to_be_bytes();
-    let used = 8 - (p.0.trailing_zeros() / 8) as usize;
-    let suffix = &key[shared.min(used)..used];
-    out.push((shared as u8) << 4 | suffix.len() as u8);
-    out.extend_from_slice(suffix);
-    put_varint(out, p.1);
+    k
 }
 
-/// Marks a posting with a new key (a same-key delta's varint never starts
-/// with a zero byte).
-const NEW_KEY: u8 = 0;
-
-/// Walks the postings of one page in order.
-struct PageIter<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    prev: Option<Posting>,
-    first: Posting,
+/// Encodes `postings` (sorted, non-empty) into `out` (cleared first).
+fn encode(postings: &[Posting], out: &mut Vec<u8>) {
+    out.clear();
+    let width = postings
+        .iter()
+        .filter(|p| p.1 < HIGH)
+        .map(|p| 64 - p.1.leading_zeros())
+        .max()
+        .unwrap_or(0);
+    let high = postings.iter().any(|p| p.1 >= HIGH);
+    let runs = 1 + postings.windows(2).filter(|w| w[0].0 != w[1].0).count();
+    let mut w = BitWriter::new(out);
+    w.put(u64::from(width), 6);
+    w.put(u64::from(high), 1);
+    w.gamma(runs as u64);
+    let mut prev_key = None;
+    let mut rest = postings;
+    while let Some(&(key, _)) = rest.first() {
+        let len = rest.iter().take_while(|p| p.0 == key).count();
+        let (run, after) = rest.split_at(len);
+        rest = after;
+        if let Some(prev) = prev_key {
+            put_key(&mut w, prev, key);
+        }
+        prev_key = Some(key);
+        let lows = run.iter().take_while(|p| p.1 < HIGH).count();
+        let (low, highs) = run.split_at(lows);
+        if high {
+            w.gamma(lows as u64 + 1);
+            w.gamma(highs.len() as u64 + 1);
+        } else {
+            w.gamma(lows as u64);
+        }
+        if let Some(&(_, t0)) = low.first() {
+            w.put(t0, width);
+            if lows >= 2 {
+                let gaps = low.windows(2).map(|g| g[1].1 - g[0].1);
+                let k = best_rice(gaps.clone());
+                w.put(u64::from(k), 5);
+                for g in gaps {
+                    w.rice(g - 1, k);
+                }
+            }
+        }
+        for &(_, t) in highs {
+            w.gamma(t >> 32);
+            w.put(t, 32);
+        }
+    }
+    w.finish();
 }
 
-impl Iterator for PageIter<'_> {
-    type Item = Posting;
-    fn next(&mut self) -> Option<Posting> {
-        let Some(prev) = self.prev else {
-            self.prev = Some(self.first);
-            return Some(self.first);
+/// Writes `key`, which follows `prev` (module doc).
+fn put_key(w: &mut BitWriter<'_>, prev: u64, key: u64) {
+    let shared = ((key ^ prev).leading_zeros() / 8) as usize;
+    let used = 8 - (key.trailing_zeros() / 8) as usize;
+    let (kb, pb) = (key.to_be_bytes(), prev.to_be_bytes());
+    w.put(shared as u64, 3);
+    w.put((used - shared - 1) as u64, 3);
+    w.gamma(u64::from(kb[shared] - pb[shared]));
+    for &b in &kb[shared + 1..used] {
+        w.put(u64::from(b), 8);
+    }
+}
+
+/// Reads a key written by [`put_key`] after `prev`.
+fn get_key(r: &mut BitReader<'_>, prev: u64) -> Option<u64> {
+    let shared = r.get(3)? as usize;
+    let len = r.get(3)? as usize + 1;
+    if shared + len > 8 {
+        return None;
+    }
+    let mut kb = prev.to_be_bytes();
+    let up = r.gamma()?;
+    kb[shared] = u8::try_from(u64::from(kb[shared]) + up).ok()?;
+    for b in &mut kb[shared + 1..shared + len] {
+        *b = r.get(8)? as u8;
+    }
+    kb[shared + len..].fill(0);
+    Some(u64::from_be_bytes(kb))
+}
+
+/// Calls `each` with the postings of the page starting with key `first_key`
+/// coded in `bits`, in order, until it returns false. `Some(true)` when every
+/// posting was passed, `Some(false)` when `each` stopped, `None` when the bits
+/// are malformed (never for a page this module wrote).
+fn walk(bits: &[u8], first_key: u64, mut each: impl FnMut(Posting) -> bool) -> Option<bool> {
+    let mut r = BitReader::new(bits);
+    let width = r.get(6)? as u32;
+    if width > 32 {
+        return None;
+    }
+    let high = r.get(1)? == 1;
+    let runs = r.gamma()?;
+    let mut key = first_key;
+    for run in 0..runs {
+        if run > 0 {
+            key = get_key(&mut r, key)?;
+        }
+        let (lows, highs) = if high {
+            (r.gamma()? - 1, r.gamma()? - 1)
+        } else {
+            (r.gamma()?, 0)
         };
-        if self.at >= self.bytes.len() {
+        // Every posting after a run's first costs a bit or more.
+        if lows.saturating_add(highs) > r.remaining() as u64 + 1 {
             return None;
         }
-        let b = self.bytes[self.at];
-        let p = if b != NEW_KEY && b < 0x80 {
-            // Same key, one-byte delta: the common case.
-            self.at += 1;
-            (prev.0, prev.1.wrapping_add(u64::from(b)))
-        } else if b != NEW_KEY {
-            let delta = get_varint(self.bytes, &mut self.at);
-            (prev.0, prev.1.wrapping_add(delta))
-        } else {
-            let b = *self.bytes.get(self.at + 1)?;
-            self.at += 2;
-            let (shared, len) = ((b >> 4) as usize, (b & 15) as usize);
-            let mut key = prev.0.to_be_bytes();
-            let end = (shared + len).min(8);
-            key[end..].fill(0);
-            for (i, slot) in key[shared.min(end)..end].iter_mut().enumerate() {
-                *slot = *self.bytes.get(self.at + i)?;
+        if lows > 0 {
+            let mut t = r.get(width)?;
+            if !each((key, t)) {
+                return Some(false);
             }
-            self.at += len;
-            (
-                u64::from_be_bytes(key),
-                get_varint(self.bytes, &mut self.at),
-            )
-        };
-        self.prev = Some(p);
-        Some(p)
-    }
-}
-
-impl Page {
-    fn iter(&self) -> PageIter<'_> {
-        PageIter {
-            bytes: &self.rest,
-            at: 0,
-            prev: None,
-            first: self.first,
-        }
-    }
-}
-
-/// Where `p` sits in a page that starts before it.
-struct Spot {
-    /// The posting before `p`.
-    prev: Posting,
-    /// Offset in `rest` where `p`'s encoding starts (or would).
-    start: usize,
-    /// True when `p` is in the page.
-    found: bool,
-    /// The posting after `p` and the end of its encoding.
-    next: Option<(Posting, usize)>,
-}
-
-fn locate(page: &Page, p: Posting) -> Spot {
-    // A hand-rolled walk (this is the hot loop of every insert and removal):
-    // one byte decides the kind of posting, most deltas are one byte.
-    let bytes = &page.rest[..];
-    let mut prev = page.first;
-    let mut start = 0;
-    let mut at = 0;
-    let next_of = |mut at: usize, prev: Posting| -> Option<(Posting, usize)> {
-        let mut it = PageIter {
-            bytes,
-            at,
-            prev: Some(prev),
-            first: prev,
-        };
-        let n = it.next()?;
-        at = it.at;
-        Some((n, at))
-    };
-    while at < bytes.len() {
-        let q = if bytes[at] != NEW_KEY && bytes[at] < 0x80 {
-            // Same key, one-byte delta.
-            at += 1;
-            (prev.0, prev.1.wrapping_add(u64::from(bytes[at - 1])))
-        } else {
-            match next_of(at, prev) {
-                Some((q, end)) => {
-                    at = end;
-                    q
+            if lows >= 2 {
+                let k = r.get(5)? as u32;
+                for _ in 1..lows {
+                    t = t.checked_add(r.rice(k, HIGH)? + 1)?;
+                    if !each((key, t)) {
+                        return Some(false);
+                    }
                 }
-                None => break,
             }
-        };
-        if q >= p {
-            let found = q == p;
-            let next = if found { next_of(at, q) } else { Some((q, at)) };
-            return Spot {
-                prev,
-                start,
-                found,
-                next,
-            };
         }
-        prev = q;
-        start = at;
+        for _ in 0..highs {
+            let hi = r.gamma()?;
+            let t = hi.checked_mul(HIGH)? | r.get(32)?;
+            if !each((key, t)) {
+                return Some(false);
+            }
+        }
     }
-    Spot {
-        prev,
-        start,
-        found: false,
-        next: None,
-    }
+    Some(true)
 }
 
-/// A buffer holding exactly `bytes`.
-fn exact_copy(bytes: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(bytes.len());
-    v.extend_from_slice(bytes);
-    v
+/// Decodes a page this module wrote into `out` (cleared first).
+fn decode_page(page: &Page, out: &mut Vec<Posting>) {
+    out.clear();
+    walk(&page.bits, page.first.0, |p| {
+        out.push(p);
+        true
+    });
 }
 
-/// Encodes `postings` (sorted, non-empty) as a page whose buffer is exactly
-/// its content, using `scratch`.
-fn encode(postings: &[Posting], scratch: &mut Vec<u8>) -> Page {
-    scratch.clear();
-    for w in postings.windows(2) {
-        put_posting(scratch, w[0], w[1]);
-    }
-    let rest = exact_copy(scratch);
-    scratch.clear();
-    Page {
+/// A page of `postings` (sorted, non-empty), encoded through `scratch`.
+fn page_of_postings(postings: &[Posting], scratch: &mut Vec<u8>) -> Page {
+    encode(postings, scratch);
+    let page = Page {
         first: postings[0],
-        rest,
-    }
+        bits: Box::from(&scratch[..]),
+    };
+    scratch.clear();
+    page
 }
 
 impl TermIndex {
@@ -243,7 +295,8 @@ impl TermIndex {
     pub fn heap_bytes(&self) -> usize {
         vec_bytes(&self.pages)
             + vec_bytes(&self.marks)
-            + self.pages.iter().map(|p| vec_bytes(&p.rest)).sum::<usize>()
+            + self.pages.iter().map(|p| p.bits.len()).sum::<usize>()
+            + vec_bytes(&self.decoded)
             + vec_bytes(&self.scratch)
     }
 
@@ -257,13 +310,15 @@ impl TermIndex {
         self.postings == 0
     }
 
-    /// Most bytes inserting `n` postings can add (a page split adds a page
-    /// slot; the encoding scratch may grow to a page).
+    /// Most bytes inserting `n` postings can add (module doc), with the
+    /// scratch buffers grown to a page.
     pub fn insert_cost(&self, n: usize) -> usize {
-        n * MAX_POSTING_BYTES
-            + growth_bytes(&self.pages, n)
-            + growth_bytes(&self.marks, n)
-            + (PAGE_BYTES + 2 * MAX_POSTING_BYTES).saturating_sub(self.scratch.capacity())
+        n * MAX_INSERT_BYTES
+            + growth_bytes(&self.pages, MAX_NEW_PAGES * n)
+            + growth_bytes(&self.marks, MAX_NEW_PAGES * n)
+            + (MAX_PAGE_POSTINGS + 1).saturating_sub(self.decoded.capacity())
+                * core::mem::size_of::<Posting>()
+            + (PAGE_BYTES + PAGE_SLACK + MAX_GROWTH_BYTES).saturating_sub(self.scratch.capacity())
     }
 
     /// The page that holds (or would hold) `p`.
@@ -281,66 +336,90 @@ impl TermIndex {
 
     /// Adds `p`, whose mark is `mark`; true if it was not there.
     pub fn insert_marked(&mut self, p: Posting, mark: u16) -> bool {
+        grow_to(&mut self.decoded, MAX_PAGE_POSTINGS + 1);
+        grow_to(
+            &mut self.scratch,
+            PAGE_BYTES + PAGE_SLACK + MAX_GROWTH_BYTES,
+        );
         if self.pages.is_empty() {
             grow_to(&mut self.pages, 1);
             grow_to(&mut self.marks, 1);
-            self.pages.push(encode(&[p], &mut self.scratch));
+            let page = page_of_postings(&[p], &mut self.scratch);
+            self.pages.push(page);
             self.marks.push(mark);
             self.postings += 1;
             return true;
         }
         let i = self.page_of(p);
-        self.marks[i] = self.marks[i].max(mark);
-        let page = &self.pages[i];
-        grow_to(&mut self.scratch, PAGE_BYTES + 2 * MAX_POSTING_BYTES);
-        self.scratch.clear();
-        if p == page.first {
+        if self.pages[i].first == p {
             return false;
         }
-        let first = if p < page.first {
-            // Only the first page can start after `p`.
-            put_posting(&mut self.scratch, p, page.first);
-            self.scratch.extend_from_slice(&page.rest);
-            p
-        } else {
-            let spot = locate(page, p);
-            if spot.found {
+        let mut all = core::mem::take(&mut self.decoded);
+        decode_page(&self.pages[i], &mut all);
+        let at = match all.binary_search(&p) {
+            Ok(_) => {
+                all.clear();
+                self.decoded = all;
                 return false;
             }
-            self.scratch.extend_from_slice(&page.rest[..spot.start]);
-            put_posting(&mut self.scratch, spot.prev, p);
-            if let Some((next, next_end)) = spot.next {
-                put_posting(&mut self.scratch, p, next);
-                self.scratch.extend_from_slice(&page.rest[next_end..]);
-            }
-            page.first
+            Err(at) => at,
         };
+        all.insert(at, p);
         self.postings += 1;
-        if self.scratch.len() <= PAGE_BYTES {
+        self.marks[i] = self.marks[i].max(mark);
+        encode(&all, &mut self.scratch);
+        let old = self.pages[i].bits.len();
+        if self.scratch.len() > old + MAX_GROWTH_BYTES {
+            // A far outlier in a dense run (or a wider page): the parts
+            // around `p` are no longer than the page was.
+            let parts = [&all[..at], &all[at..=at], &all[at + 1..]];
+            self.replace(i, &parts);
+        } else if self.scratch.len() > PAGE_BYTES || all.len() > MAX_PAGE_POSTINGS {
+            let half = all.len() / 2;
+            self.replace(i, &[&all[..half], &all[half..]]);
+        } else {
             self.pages[i] = Page {
-                first,
-                rest: exact_copy(&self.scratch),
+                first: all[0],
+                bits: Box::from(&self.scratch[..]),
             };
-            self.scratch.clear();
-            return true;
         }
-        // Split: rare, so decoding the page is fine.
-        let all: Vec<Posting> = PageIter {
-            bytes: &self.scratch,
-            at: 0,
-            prev: None,
-            first,
-        }
-        .collect();
-        let half = all.len() / 2;
-        let left = encode(&all[..half], &mut self.scratch);
-        let right = encode(&all[half..], &mut self.scratch);
-        grow_to(&mut self.pages, 1);
-        grow_to(&mut self.marks, 1);
-        self.pages[i] = left;
-        self.pages.insert(i + 1, right);
-        self.marks.insert(i + 1, self.marks[i]);
+        self.scratch.clear();
+        all.clear();
+        self.decoded = all;
         true
+    }
+
+    /// Replaces page `i` by pages of the non-empty `parts`, which inherit its
+    /// mark; a part beyond the page limits is halved until it is within.
+    fn replace(&mut self, i: usize, parts: &[&[Posting]]) {
+        let mark = self.marks[i];
+        let mut at = i;
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            at = self.put_pages(at, part, mark, at == i);
+        }
+    }
+
+    /// Puts pages of `part` at `at` (over the page there when `over`), split
+    /// into halves while a page would break the limits; the slot after them.
+    fn put_pages(&mut self, at: usize, part: &[Posting], mark: u16, over: bool) -> usize {
+        encode(part, &mut self.scratch);
+        if part.len() > 1
+            && (self.scratch.len() > PAGE_BYTES + PAGE_SLACK || part.len() > MAX_PAGE_POSTINGS)
+        {
+            let (left, right) = part.split_at(part.len() / 2);
+            let next = self.put_pages(at, left, mark, over);
+            return self.put_pages(next, right, mark, false);
+        }
+        let page = page_of_postings(part, &mut self.scratch);
+        if over {
+            self.pages[at] = page;
+        } else {
+            grow_to(&mut self.pages, 1);
+            grow_to(&mut self.marks, 1);
+            self.pages.insert(at, page);
+            self.marks.insert(at, mark);
+        }
+        at + 1
     }
 
     /// Removes `p`; true if it was there. Never needs room.
@@ -349,60 +428,31 @@ impl TermIndex {
             return false;
         }
         let i = self.page_of(p);
-        let page = &self.pages[i];
-        self.scratch.clear();
-        let first = if p == page.first {
-            let mut it = page.iter();
-            it.next();
-            let Some(second) = it.next() else {
-                self.pages.remove(i);
-                self.marks.remove(i);
+        let mut all = core::mem::take(&mut self.decoded);
+        decode_page(&self.pages[i], &mut all);
+        let found = match all.binary_search(&p) {
+            Ok(at) => {
+                all.remove(at);
                 self.postings -= 1;
-                return true;
-            };
-            self.scratch.extend_from_slice(&page.rest[it.at..]);
-            second
-        } else {
-            let spot = locate(page, p);
-            if !spot.found {
-                return false;
+                if all.is_empty() {
+                    self.pages.remove(i);
+                    self.marks.remove(i);
+                } else {
+                    self.pages[i] = page_of_postings(&all, &mut self.scratch);
+                }
+                true
             }
-            self.scratch.extend_from_slice(&page.rest[..spot.start]);
-            if let Some((next, next_end)) = spot.next {
-                put_posting(&mut self.scratch, spot.prev, next);
-                self.scratch.extend_from_slice(&page.rest[next_end..]);
-            }
-            page.first
+            Err(_) => false,
         };
-        self.postings -= 1;
-        self.pages[i] = Page {
-            first,
-            rest: exact_copy(&self.scratch),
-        };
-        self.scratch.clear();
-        true
+        all.clear();
+        self.decoded = all;
+        found
     }
 
     /// Calls `each` with every posting whose key lies in `lo..=hi`, in order;
     /// stops early when `each` returns false.
-    pub fn scan(&self, lo: u64, hi: u64, mut each: impl FnMut(Posting) -> bool) {
-        if lo > hi || self.pages.is_empty() {
-            return;
-        }
-        let start = self.page_of((lo, 0));
-        for page in &self.pages[start..] {
-            if page.first.0 > hi {
-                return;
-            }
-            for p in page.iter() {
-                if p.0 > hi {
-                    return;
-                }
-                if p.0 >= lo && !each(p) {
-                    return;
-                }
-            }
-        }
+    pub fn scan(&self, lo: u64, hi: u64, each: impl FnMut(Posting) -> bool) {
+        self.scan_skipping(lo, hi, |_, _| false, each);
     }
 
     /// Like [`TermIndex::scan`], but first asks `skip(first key, mark)` of
@@ -426,13 +476,16 @@ impl TermIndex {
             if skip(page.first.0, mark) {
                 continue;
             }
-            for p in page.iter() {
-                if p.0 > hi {
-                    return;
+            let mut done = false;
+            walk(&page.bits, page.first.0, |p| {
+                if p.0 > hi || (p.0 >= lo && !each(p)) {
+                    done = true;
+                    return false;
                 }
-                if p.0 >= lo && !each(p) {
-                    return;
-                }
+                true
+            });
+            if done {
+                return;
             }
         }
     }
@@ -440,7 +493,12 @@ impl TermIndex {
     /// Sets every page's mark to the largest `mark_of` of its postings.
     pub fn refresh_marks(&mut self, mut mark_of: impl FnMut(Posting) -> u16) {
         for (page, mark) in self.pages.iter().zip(self.marks.iter_mut()) {
-            *mark = page.iter().map(&mut mark_of).max().unwrap_or(0);
+            let mut best = 0;
+            walk(&page.bits, page.first.0, |p| {
+                best = best.max(mark_of(p));
+                true
+            });
+            *mark = best;
         }
     }
 
@@ -455,23 +513,25 @@ impl TermIndex {
     }
 
     /// Writes the pages as they are: count, then per page its first key
-    /// (8 bytes, big-endian), first target (varint) and encoded rest.
+    /// (8 bytes, big-endian), first target (varint) and bits (byte string).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         format::put_varint(out, self.pages.len() as u64);
         for p in &self.pages {
             out.extend_from_slice(&p.first.0.to_be_bytes());
             format::put_varint(out, p.first.1);
-            format::put_bytes(out, &p.rest);
+            format::put_bytes(out, &p.bits);
         }
     }
 
     /// Reads pages written by [`TermIndex::encode_into`], checking that every
     /// page decodes to strictly increasing postings that follow the previous
-    /// page's, and that no page is larger than this code writes.
+    /// page's and start with its first posting, within the page limits, and
+    /// that each page is in canonical form.
     pub fn decode(r: &mut Reader<'_>) -> Result<TermIndex, WireError> {
         let count = r.varint_max(u64::from(u32::MAX), "page count")? as usize;
         let mut ix = TermIndex::default();
         let mut last: Option<Posting> = None;
+        let mut postings = Vec::new();
         for _ in 0..count {
             let key = u64::from_be_bytes(
                 r.take(8)?
@@ -479,24 +539,33 @@ impl TermIndex {
                     .map_err(|_| WireError::Invalid("page key"))?,
             );
             let target = r.varint()?;
-            let rest = r.bytes()?;
-            if rest.len() > PAGE_BYTES + 2 * MAX_POSTING_BYTES {
+            let bits = r.bytes()?;
+            if bits.len() > PAGE_BYTES + PAGE_SLACK {
                 return Err(WireError::Invalid("page size"));
             }
-            let page = Page {
-                first: (key, target),
-                rest: exact_copy(rest),
-            };
-            let postings: Vec<Posting> = page.iter().collect();
+            postings.clear();
+            let complete = walk(bits, key, |p| {
+                postings.push(p);
+                postings.len() <= MAX_PAGE_POSTINGS
+            });
+            match complete {
+                None => return Err(WireError::Invalid("page bits")),
+                Some(false) => return Err(WireError::Invalid("page postings")),
+                Some(true) => {}
+            }
+            if postings.first() != Some(&(key, target)) {
+                return Err(WireError::Invalid("page first posting"));
+            }
             for &p in &postings {
                 if last.is_some_and(|l| l >= p) {
                     return Err(WireError::Invalid("postings out of order"));
                 }
                 last = Some(p);
             }
-            // Only the bytes this code would write: inserts splice pages in
-            // place and rely on it.
-            if encode(&postings, &mut ix.scratch).rest != page.rest {
+            // Only the bytes this code would write: page sizes bound what
+            // an insert costs, and equal sets must have equal pages.
+            encode(&postings, &mut ix.scratch);
+            if ix.scratch[..] != bits[..] {
                 return Err(WireError::Invalid("page not in canonical form"));
             }
             ix.postings += postings.len();
@@ -504,11 +573,16 @@ impl TermIndex {
             grow_to(&mut ix.marks, 1);
             // Unknown until the owner refreshes them: as high as can be.
             ix.marks.push(u16::MAX);
-            ix.pages.push(page);
+            ix.pages.push(Page {
+                first: (key, target),
+                bits: Box::from(bits),
+            });
         }
         ix.pages.shrink_to_fit();
         ix.marks.shrink_to_fit();
-        ix.scratch = Vec::new();
+        // Removal must never need room: its buffers are held from here on.
+        ix.scratch = Vec::with_capacity(PAGE_BYTES + PAGE_SLACK + MAX_GROWTH_BYTES);
+        ix.decoded = Vec::with_capacity(MAX_PAGE_POSTINGS + 1);
         Ok(ix)
     }
 }
@@ -528,20 +602,49 @@ mod tests {
         v
     }
 
+    /// Keys that share prefixes, differ in the middle and end in zeros;
+    /// targets that are dense, far apart, or stubs.
+    fn posting() -> impl Strategy<Value = Posting> {
+        (
+            0u64..64,
+            0u64..4,
+            any::<u8>(),
+            prop_oneof![
+                0u64..300,
+                0u64..1 << 20,
+                (1u64..3).prop_map(|h| h << 32 | 7)
+            ],
+        )
+            .prop_map(|(hi, mid, lo, t)| (hi << 56 | mid << 40 | u64::from(lo) << 8, t))
+    }
+
+    fn reload(ix: &TermIndex) -> TermIndex {
+        let mut out = Vec::new();
+        ix.encode_into(&mut out);
+        let mut r = Reader::new(&out);
+        let back = TermIndex::decode(&mut r).expect("own pages load");
+        assert!(r.is_done());
+        back
+    }
+
     proptest! {
+        // Each case runs thousands of page re-encodings (slow in debug builds).
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
         #[test]
-        fn behaves_like_a_sorted_set(ops in proptest::collection::vec(
-            (any::<bool>(), 0u64..64, 0u64..4, any::<u8>(), 0u64..300), 0..2000)) {
+        fn behaves_like_a_sorted_set(ops in proptest::collection::vec((any::<bool>(), posting()), 0..3000)) {
             let mut ix = TermIndex::default();
             let mut model = BTreeSet::new();
-            for (insert, hi, mid, lo, target) in ops {
-                // Keys that share prefixes, differ in the middle and end in zeros.
-                let key = hi << 56 | mid << 40 | u64::from(lo) << 8;
-                let p = (key, target);
+            for (insert, p) in ops {
+                let before = ix.heap_bytes();
                 if insert {
+                    let cost = ix.insert_cost(1);
                     prop_assert_eq!(ix.insert(p), model.insert(p));
+                    prop_assert!(ix.heap_bytes() <= before + cost,
+                        "insert grew {} bytes, cost said {}", ix.heap_bytes() - before, cost);
                 } else {
                     prop_assert_eq!(ix.remove(p), model.remove(&p));
+                    prop_assert!(ix.heap_bytes() <= before, "a removal grew the index");
                 }
             }
             prop_assert_eq!(all(&ix), model.iter().copied().collect::<Vec<_>>());
@@ -551,7 +654,72 @@ mod tests {
             ix.scan(lo, hi, |p| { got.push(p); true });
             let want: Vec<_> = model.iter().copied().filter(|p| p.0 >= lo && p.0 <= hi).collect();
             prop_assert_eq!(got, want);
+            let back = reload(&ix);
+            prop_assert_eq!(all(&back), all(&ix));
         }
+
+        #[test]
+        fn removal_from_a_loaded_index_needs_no_room(ps in proptest::collection::vec(posting(), 1..2000), pick in any::<prop::sample::Index>()) {
+            let mut ix = TermIndex::default();
+            for &p in &ps {
+                ix.insert(p);
+            }
+            let mut back = reload(&ix);
+            let before = back.heap_bytes();
+            prop_assert!(back.remove(ps[pick.index(ps.len())]));
+            prop_assert!(back.heap_bytes() <= before);
+        }
+
+        #[test]
+        fn hostile_pages_are_refused_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut r = Reader::new(&bytes);
+            if let Ok(ix) = TermIndex::decode(&mut r) {
+                // Whatever loads is a valid sorted set.
+                let v = all(&ix);
+                prop_assert!(v.windows(2).all(|w| w[0] < w[1]));
+                prop_assert_eq!(v.len(), ix.len());
+            }
+        }
+
+        #[test]
+        fn a_flipped_bit_in_a_page_is_refused_or_harmless(ps in proptest::collection::vec(posting(), 1..500), at in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let mut ix = TermIndex::default();
+            for &p in &ps {
+                ix.insert(p);
+            }
+            let mut out = Vec::new();
+            ix.encode_into(&mut out);
+            let i = at.index(out.len());
+            out[i] ^= 1 << bit;
+            if let Ok(back) = TermIndex::decode(&mut Reader::new(&out)) {
+                let v = all(&back);
+                prop_assert!(v.windows(2).all(|w| w[0] < w[1]));
+            }
+        }
+    }
+
+    #[test]
+    fn a_dense_run_costs_a_few_bits_a_posting() {
+        let mut ix = TermIndex::default();
+        let key = 0x6162_0000_0000_0000;
+        for t in (0..100_000u64).step_by(3) {
+            ix.insert((key, t));
+        }
+        let bits = ix.pages.iter().map(|p| p.bits.len()).sum::<usize>() * 8;
+        // Gaps of 3 cost 3 bits with k = 1.
+        assert!(bits < 4 * ix.len(), "{bits} bits for {} postings", ix.len());
+        // Unique keys with random-looking targets pay about a key and W bits.
+        let mut ix = TermIndex::default();
+        for i in 0..20_000u64 {
+            let key = 0x0200_0000_0000_0000 | (i * 7919 % 20_000) << 20;
+            ix.insert((key, i * 104_729 % 200_000));
+        }
+        let bytes = ix.pages.iter().map(|p| p.bits.len()).sum::<usize>();
+        assert!(
+            bytes < 7 * ix.len(),
+            "{bytes} bytes for {} postings",
+            ix.len()
+        );
     }
 
     #[test]
@@ -561,6 +729,8 @@ mod tests {
             (u64::MAX, u64::MAX >> 1),
             (0x0102_0304_0506_0708, 1 << 40),
             (0x0102_0304_0506_0709, 3),
+            (0x0102_0304_0506_0709, u32::MAX.into()),
+            (0x0102_0304_0506_0709, 5 << 32),
             (1, 0),
         ];
         for p in ps {
@@ -569,5 +739,26 @@ mod tests {
         let mut want = ps.to_vec();
         want.sort();
         assert_eq!(all(&ix), want);
+        assert_eq!(all(&reload(&ix)), want);
+    }
+
+    #[test]
+    fn the_best_rice_parameter_is_the_cheapest() {
+        for gaps in [
+            vec![1u64; 50],
+            vec![3, 5, 2, 8, 1],
+            vec![1000, 2000, 1500],
+            vec![1, 1, 1, 900_000],
+        ] {
+            let k = best_rice(gaps.iter().copied());
+            let cost = |k: u32| {
+                gaps.iter()
+                    .map(|g| ((g - 1) >> k) + 1 + u64::from(k))
+                    .sum::<u64>()
+            };
+            let best = (0..32).map(cost).min().unwrap();
+            assert_eq!(cost(k), best, "{gaps:?}");
+            assert!((0..k).all(|j| cost(j) > best), "smallest of the best");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `core/FORMAT.md` is normative: its tables must match the constants in
 //! `format.rs` and the field order of the block payload, and the golden blobs
-//! in `fixtures/golden/` (written by format version 1) must keep loading.
+//! in `fixtures/golden/` (`-v1`: format version 1, `-v2`: the current one)
+//! must keep loading.
 //!
 //! To re-create the golden blobs after a deliberate format change (with a new
 //! version number): `SATCHEL_BLESS=1 cargo test -p satchel-core --test format_spec`.
@@ -246,8 +247,11 @@ fn golden_blobs_load_and_encode_the_same() {
     let mut journal = journal_header().to_vec();
     journal.extend(store.take_journal());
     let (snap_path, journal_path) = (
-        repo("fixtures/golden/snapshot-v1.bin"),
-        repo("fixtures/golden/journal-v1.bin"),
+        repo(&format!(
+            "fixtures/golden/snapshot-v{}.bin",
+            format::VERSION
+        )),
+        repo(&format!("fixtures/golden/journal-v{}.bin", format::VERSION)),
     );
     if std::env::var_os("SATCHEL_BLESS").is_some() {
         std::fs::write(&snap_path, &snapshot).unwrap();
@@ -289,7 +293,7 @@ fn golden_blobs_load_and_encode_the_same() {
         assert_eq!(reopened.outbox(), store.outbox());
         assert_eq!(reopened.outbox().len(), 1);
     }
-    // The writer still produces version 1 bytes exactly.
+    // The writer still produces the current version's bytes exactly.
     assert_eq!(
         snapshot, golden_snapshot,
         "snapshot bytes changed: bump the format version"
@@ -298,4 +302,59 @@ fn golden_blobs_load_and_encode_the_same() {
         journal, golden_journal,
         "journal bytes changed: bump the format version"
     );
+}
+
+/// Version 1 blobs (byte-coded search pages) still load: the records, stubs,
+/// pins and outbox come back, and search works on an index rebuilt at open.
+#[test]
+fn version_1_blobs_still_load() {
+    let store = golden_store();
+    let config = store.config();
+    let snapshot = std::fs::read(repo("fixtures/golden/snapshot-v1.bin")).unwrap();
+    let journal = std::fs::read(repo("fixtures/golden/journal-v1.bin")).unwrap();
+    assert_eq!(snapshot[format::OFFSET_VERSION], 1);
+    let sorted = |s: &Store| {
+        let mut v: Vec<Account> = s.iter().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    };
+    let (from_snapshot, _) =
+        Store::open(Some(&snapshot), None, Budget::new(1 << 20), config).unwrap();
+    let (from_journal, _) =
+        Store::open(None, Some(&journal), Budget::new(1 << 20), config).unwrap();
+    for old in [&from_snapshot, &from_journal] {
+        assert_eq!(sorted(old), sorted(&store));
+        assert_eq!(old.outbox(), store.outbox());
+        assert!(old.is_pinned("0015g0000000000005"));
+    }
+    let name = sorted(&store)[0].name.clone();
+    let word = name.split_whitespace().next().unwrap().to_string();
+    let query = |s: &Store| {
+        let q = satchel_core::search::Query {
+            limit: 50,
+            ..satchel_core::search::Query::text(&word)
+        };
+        let mut ids: Vec<String> = s
+            .search(&q)
+            .unwrap()
+            .into_iter()
+            .map(|h| match h.target {
+                satchel_core::search::HitRef::Record(l) => s.get_local(l).unwrap().id,
+                satchel_core::search::HitRef::Stub { id, .. } => id,
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert!(!query(&store).is_empty());
+    assert_eq!(query(&from_snapshot), query(&store));
+}
+
+#[test]
+fn search_page_limits_match_the_code() {
+    use satchel_core::termindex::{MAX_PAGE_POSTINGS, PAGE_BYTES, PAGE_SLACK};
+    let doc = spec();
+    assert!(doc.contains(&format!("byte string, ≤ {} bytes", PAGE_BYTES + PAGE_SLACK)));
+    assert!(doc.contains(&format!("at most {MAX_PAGE_POSTINGS} postings")));
+    assert!(doc.contains("page    = W:6  H:1  gamma(runs)"));
 }

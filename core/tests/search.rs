@@ -269,7 +269,7 @@ fn agrees_with_a_brute_force_reference_on_generated_accounts() {
 #[test]
 fn filters_agree_with_the_fields() {
     let accounts = generated(2000, 5);
-    let mut s = Store::new(Budget::parse("8MiB").unwrap());
+    let mut s = Store::new(Budget::parse("12MiB").unwrap());
     s.upsert_batch(accounts.clone()).unwrap();
     let territory = accounts[0].territory.clone();
     let stage = accounts[1].stage.clone();
@@ -334,7 +334,7 @@ fn filters_agree_with_the_fields() {
 #[test]
 fn evicted_records_are_found_as_stubs() {
     let accounts = generated(3000, 3);
-    let mut s = Store::new(Budget::parse("8MiB").unwrap());
+    let mut s = Store::new(Budget::parse("12MiB").unwrap());
     s.upsert_batch(accounts.clone()).unwrap();
     let rules = RankRules::from_json(
         r#"{"rules": [{"name": "mine", "weight": 100, "when": {"owner_is_me": true}}]}"#,
