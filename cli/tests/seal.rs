@@ -5,7 +5,7 @@
 //! wrapped key. The right PIN reads it back exactly as a store synced in
 //! clear; a wrong PIN, a missing PIN, a PIN for a store in clear and a
 //! changed byte are clear errors with a failing exit status that change no
-//! file.
+//! file. A remote wipe erases the wrapped key with the store.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,20 +80,23 @@ fn a_sealed_store_holds_nothing_in_clear_and_opens_only_with_its_pin() {
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(10))
         .build();
-    let login: serde_json::Value = agent
-        .post(&format!("{}/v1/login", server.url()))
-        .send_string(r#"{"user": "rep-0001", "password": "satchel", "device": "tablet-seal"}"#)
-        .unwrap()
-        .into_json()
-        .unwrap();
+    let json = |r: ureq::Response| -> serde_json::Value {
+        serde_json::from_str(&r.into_string().unwrap()).unwrap()
+    };
+    let login = json(
+        agent
+            .post(&format!("{}/v1/login", server.url()))
+            .send_string(r#"{"user": "rep-0001", "password": "satchel", "device": "tablet-seal"}"#)
+            .unwrap(),
+    );
     let token = login["token"].as_str().unwrap().to_string();
-    let page: serde_json::Value = agent
-        .get(&format!("{}/v1/accounts?limit=100", server.url()))
-        .set("Authorization", &format!("Bearer {DEFAULT_TOKEN}"))
-        .call()
-        .unwrap()
-        .into_json()
-        .unwrap();
+    let page = json(
+        agent
+            .get(&format!("{}/v1/accounts?limit=100", server.url()))
+            .set("Authorization", &format!("Bearer {DEFAULT_TOKEN}"))
+            .call()
+            .unwrap(),
+    );
     let accounts = page["items"].as_array().unwrap();
     let names: Vec<&str> = accounts
         .iter()
@@ -241,6 +244,25 @@ fn a_sealed_store_holds_nothing_in_clear_and_opens_only_with_its_pin() {
     let again = satchel(Some(PIN), &["stats", s]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(stdout(&again).contains("records"));
+
+    // A remote wipe erases the sealed files and the wrapped key with them.
+    let flagged = agent
+        .post(&format!(
+            "{}/v1/admin/devices/tablet-seal/wipe",
+            server.url()
+        ))
+        .set("Authorization", &format!("Bearer {DEFAULT_TOKEN}"))
+        .send_string("")
+        .unwrap();
+    assert_eq!(flagged.status(), 200);
+    let out = sync(Some(PIN), &sealed);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stdout(&out).contains("the key"), "{}", stdout(&out));
+    assert!(
+        files(&sealed_dir).is_empty(),
+        "{:?}",
+        files(&sealed_dir).keys()
+    );
     server.shutdown();
 }
 
