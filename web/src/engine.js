@@ -196,12 +196,13 @@ export function checkpoint() {
 }
 
 /**
- * Appends what changed since the last save (edits, acks, conflict choices)
- * to the journal, with the ledger as it is now.
+ * Appends what changed since the last save (edits, acks) to the journal,
+ * with the ledger as it is now. `ledgerChanged`: a conflict choice, which
+ * is in the ledger only (no journal frame), so the chunk is written anyway.
  */
-export function journal() {
+export function journal(ledgerChanged) {
   const frames = state.store.takeJournal();
-  if (!frames.length) return saving;
+  if (!frames.length && !ledgerChanged) return saving;
   const key = unlocked();
   const chunk = {
     frames: state.pkg.sealBlob(key, "journal", random(24), frames),

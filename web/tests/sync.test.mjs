@@ -144,7 +144,7 @@ test("a conflict shows both values side by side; the rep's choice reaches the ba
     await page.click("#conflicts .keep-mine");
     await page.waitForSelector("#conflicts .conflict .meta:has-text('Chosen: yours')", { timeout: 10000 });
     // The choice too is kept across a reload (the ledger rides with its journal chunk).
-    await page.waitForTimeout(300);
+    await page.evaluate(() => import("./engine.js").then((e) => e.flushed()));
     await page.reload();
     assert.equal(await unlock(page), null);
     await page.goto(`${site.url}#sync`);

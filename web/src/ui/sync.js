@@ -57,7 +57,7 @@ function conflictPanel(store, app) {
         return function () {
           try {
             store.resolveConflict(c.seq, side);
-            journal();
+            journal(true); // the choice is in the ledger: saved with a chunk
             app.go("#sync");
           } catch (err) {
             note.textContent = (err.code ? err.code + ": " : "") + err.message;
