@@ -30,7 +30,11 @@ before(async () => {
   ({ api, site } = env);
 });
 
+// The Chromium this file runs now (killed in after() if a test failed midway).
+let running = null;
+
 after(async () => {
+  if (running && running.child.exitCode === null) running.child.kill("SIGKILL");
   await stop(env);
   console.log("# kill outcomes " + JSON.stringify(outcomes));
 });
@@ -45,6 +49,7 @@ const STATE = `(e, id) => JSON.stringify({
 
 async function opened(dir) {
   const own = await ownBrowser(dir);
+  running = own;
   const page = await own.context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
