@@ -7,6 +7,7 @@ mod files;
 mod import;
 mod inspect;
 mod rank;
+mod seal;
 mod sync;
 
 use satchel::retention;

@@ -11,6 +11,8 @@
 //! to the backend. Decides nothing: every choice is the session's.
 //!
 //! The token is taken from `--token` for the run and never written to disk.
+//! With `SATCHEL_PIN` set (see `seal`), the store's files, the ledger and
+//! the sync position are sealed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ use satchel_core::budget::Budget;
 use satchel_core::conflicts::LedgerState;
 use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
+use satchel_core::seal::{DataKey, Kind};
 use satchel_core::store::{Store, StoreConfig};
 use satchel_core::sync::profile::{builtin, Profile};
 use satchel_core::sync::{Action, SyncConfig, SyncSession, SyncState};
@@ -72,12 +75,40 @@ fn ledger_path(store: &Path) -> PathBuf {
     beside(store, ".conflicts.json")
 }
 
-/// Puts the saved ledger back; a missing file is an empty ledger.
-fn restore_ledger(store: &mut Store, path: &Path) -> Result<(), String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+/// The text of a file kept beside the store (opened when sealed); `None`
+/// when there is no such file.
+fn read_beside(path: &Path, key: Option<&DataKey>) -> Result<Option<String>, String> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let bytes = match key {
+        Some(k) => crate::seal::open_records(k, Kind::Secret, &bytes).map_err(|e| {
+            format!(
+                "{}: {e} (a wrong key, or the file was changed)",
+                path.display()
+            )
+        })?,
+        None => bytes,
+    };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| format!("{}: not UTF-8", path.display()))
+}
+
+/// Writes a file kept beside the store atomically (sealed when there is a key).
+fn write_beside(path: &Path, key: Option<&DataKey>, bytes: &[u8]) -> Result<(), String> {
+    match key {
+        Some(k) => write_atomically(path, &crate::seal::record(k, Kind::Secret, bytes)?),
+        None => write_atomically(path, bytes),
+    }
+}
+
+/// Puts the saved ledger back; a missing file is an empty ledger.
+fn restore_ledger(store: &mut Store, path: &Path, key: Option<&DataKey>) -> Result<(), String> {
+    let Some(text) = read_beside(path, key)? else {
+        return Ok(());
     };
     let fix = "delete it to go on without (open conflicts are raised again on the next push)";
     let saved: LedgerState = serde_json::from_str(&text)
@@ -90,15 +121,16 @@ fn restore_ledger(store: &mut Store, path: &Path) -> Result<(), String> {
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
     let profile = load_profile(&a.profile)?;
-    let (mut durable, _) =
-        Durable::open(StoreFiles::new(&a.store), a.budget, StoreConfig::default())
-            .map_err(|e| format!("{}: {e}", a.store.display()))?;
+    let files = StoreFiles::open(&a.store, false)?;
+    let key = files.key().cloned();
+    let (mut durable, _) = Durable::open(files, a.budget, StoreConfig::default())
+        .map_err(|e| format!("{}: {e}", a.store.display()))?;
     let lp = ledger_path(&a.store);
-    restore_ledger(durable.store_mut(), &lp)?;
+    restore_ledger(durable.store_mut(), &lp, key.as_ref())?;
     let sp = state_path(&a.store);
-    let state = match std::fs::read_to_string(&sp) {
-        Ok(t) => SyncState::from_json(&t).map_err(|e| format!("{}: {e}", sp.display()))?,
-        Err(_) => SyncState::default(),
+    let state = match read_beside(&sp, key.as_ref())? {
+        Some(t) => SyncState::from_json(&t).map_err(|e| format!("{}: {e}", sp.display()))?,
+        None => SyncState::default(),
     };
     let rules = match &a.rules {
         Some(p) => {
@@ -158,8 +190,8 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         .checkpoint()
         .map_err(|e| format!("{}: {e}", a.store.display()))?;
     let ledger = serde_json::to_vec(&durable.store().ledger_state()).map_err(|e| e.to_string())?;
-    write_atomically(&lp, &ledger)?;
-    write_atomically(&sp, session.state().to_json().as_bytes())?;
+    write_beside(&lp, key.as_ref(), &ledger)?;
+    write_beside(&sp, key.as_ref(), session.state().to_json().as_bytes())?;
     let secs = started.elapsed().as_secs_f64();
     let store = durable.store();
     match outcome {
@@ -185,8 +217,9 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
 pub const WIPED: u8 = 3;
 
 /// The backend ordered this device wiped: nothing more is written; the
-/// store's files and the sync state are erased (this CLI keeps no token or
-/// key on disk), then the backend is told.
+/// store's files, the ledger, the sync state and the wrapped key (if
+/// sealed) are erased (this CLI keeps no token on disk), then the backend
+/// is told.
 fn wipe(
     durable: Durable<StoreFiles>,
     state_file: &Path,
@@ -198,17 +231,21 @@ fn wipe(
     let files = durable
         .erase()
         .map_err(|e| format!("remote wipe: erasing the store failed: {e}"))?;
-    for file in [state_file, ledger_file] {
+    // The wrapped key goes too (without it the sealed bytes are noise even
+    // where zero-filling did not reach).
+    let key_file = crate::seal::key_path(&files.path(satchel_core::persist::SNAPSHOT));
+    for file in [state_file, ledger_file, key_file.as_path()] {
         let mut beside = StoreFiles::new(file);
         satchel_core::persist::Medium::remove(&mut beside, satchel_core::persist::SNAPSHOT)
             .map_err(|e| format!("remote wipe: {e}"))?;
     }
     println!(
-        "remote wipe: the backend ordered this device wiped; erased {}, {}, {} and {}",
+        "remote wipe: the backend ordered this device wiped; erased {}, {}, {}, {} and the key ({})",
         files.path(satchel_core::persist::SNAPSHOT).display(),
         files.path(satchel_core::persist::JOURNAL).display(),
         ledger_file.display(),
-        state_file.display()
+        state_file.display(),
+        key_file.display()
     );
     match session.wipe_confirmation() {
         Some(req) => match send(agent, &req, max) {

@@ -492,9 +492,10 @@ fn shared_prefix(a: &str, b: &str) -> usize {
 /// (varint), compressed length (varint), compressed bytes.
 pub fn compress(raw: &RawBlock, dictionary: Option<&Dictionary>) -> Vec<u8> {
     let mut out = Vec::new();
+    let mut deflater = deflate::Deflater::new();
     for k in 0..SECTIONS {
         let section = raw.section(k);
-        let z = deflate::deflate(section, dictionary.map_or(&[][..], |d| d.section(k)));
+        let z = deflater.deflate(section, dictionary.map_or(&[][..], |d| d.section(k)));
         format::put_varint(&mut out, section.len() as u64);
         format::put_bytes(&mut out, &z);
     }

@@ -19,7 +19,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 /// Magic of a sealed blob.
@@ -93,23 +93,35 @@ impl fmt::Display for SealError {
 /// reused with the same key).
 pub fn seal(key: &DataKey, kind: Kind, nonce: &[u8; NONCE_LEN], plain: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(SEALED_HEADER_LEN + plain.len() + TAG_LEN);
-    out.extend_from_slice(&SEALED_MAGIC);
-    out.push(SEAL_VERSION);
-    out.push(kind as u8);
-    out.extend_from_slice(nonce);
+    out.extend_from_slice(plain);
+    seal_in_place(key, kind, nonce, out)
+}
+
+/// [`seal`] of a buffer the caller gives up: the blob is made in that
+/// buffer (the plain bytes shifted behind the header, encrypted where they
+/// lie), so sealing a snapshot needs no second snapshot-sized buffer unless
+/// the allocator cannot grow the buffer by the header and tag in place.
+pub fn seal_owned(key: &DataKey, kind: Kind, nonce: &[u8; NONCE_LEN], plain: Vec<u8>) -> Vec<u8> {
+    seal_in_place(key, kind, nonce, plain)
+}
+
+fn seal_in_place(key: &DataKey, kind: Kind, nonce: &[u8; NONCE_LEN], mut buf: Vec<u8>) -> Vec<u8> {
+    let len = buf.len();
+    buf.reserve_exact(SEALED_HEADER_LEN + TAG_LEN);
+    buf.resize(len + SEALED_HEADER_LEN, 0);
+    buf.copy_within(0..len, SEALED_HEADER_LEN);
+    buf[..4].copy_from_slice(&SEALED_MAGIC);
+    buf[4] = SEAL_VERSION;
+    buf[5] = kind as u8;
+    buf[6..SEALED_HEADER_LEN].copy_from_slice(nonce);
     let cipher = XChaCha20Poly1305::new((&key.0).into());
-    let sealed = cipher
-        .encrypt(
-            XNonce::from_slice(nonce),
-            Payload {
-                msg: plain,
-                aad: &out[..SEALED_HEADER_LEN],
-            },
-        )
+    let (header, body) = buf.split_at_mut(SEALED_HEADER_LEN);
+    let tag = cipher
+        .encrypt_in_place_detached(XNonce::from_slice(nonce), header, body)
         // Encryption fails only for messages over 256 GiB.
         .unwrap_or_default();
-    out.extend_from_slice(&sealed);
-    out
+    buf.extend_from_slice(&tag);
+    buf
 }
 
 /// Opens a blob sealed as `kind` under `key`.

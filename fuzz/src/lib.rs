@@ -355,6 +355,9 @@ pub fn store_ops(data: &[u8]) {
         ops += 1;
         let op = input.byte() % 10;
         let mut touched = None;
+        // Whether the op may have moved many records (retain, compact, a
+        // reopen): then the whole store is checked against the model.
+        let mut moved_many = matches!(op, 6 | 8);
         match op {
             0..=2 => {
                 let a = account(&mut input);
@@ -429,8 +432,11 @@ pub fn store_ops(data: &[u8]) {
                     )
                     .expect("a store reopens from its own snapshot and journal");
                     assert_eq!(report.torn_tail_bytes, 0);
-                    assert_eq!(contents(&reopened), contents(&store));
+                    // Checked whole against the model below (not against
+                    // the old store as well: one inflation of every block
+                    // instead of three, and the model is the reference).
                     store = reopened;
+                    moved_many = true;
                 }
             }
         }
@@ -451,7 +457,7 @@ pub fn store_ops(data: &[u8]) {
         // The whole store after the operations that move many records (and
         // at the end); the one record touched after the others (inflating
         // every block after every step would halve the executions).
-        if matches!(op, 6 | 8 | 9) || !input.more() || ops == 32 {
+        if moved_many || !input.more() || ops == 32 {
             let held: BTreeMap<String, Account> = store.iter().map(|a| (a.id.clone(), a)).collect();
             assert_eq!(held, records, "the store holds exactly the model's records");
         } else if let Some(id) = touched {

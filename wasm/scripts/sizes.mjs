@@ -23,6 +23,12 @@
 // needed) brought it to 347 KB, and the guard to 352,000. Shrinking it is
 // core work: profiles parsed without a serde derive per type, pages mapped
 // without building a Value tree.
+//
+// Keeping the conflicts ledger across a reload (Store.ledgerState /
+// restoreLedger, issue 9) added 5.4 KB gzip (347.1 -> 352.5 KB): postcard
+// (de)serializers of core's LedgerState (conflicts with both records). As
+// JSON it cost 7.9 KB (serde_json's struct deserializers), hence bytes.
+// Guard 352,000 -> 356,000.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -30,7 +36,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 352_000;
+export const GUARD = 356_000;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;

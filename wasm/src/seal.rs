@@ -141,11 +141,13 @@ impl Store {
     ) -> Result<Vec<u8>, JsValue> {
         let key = self::key(&key)?;
         let nonce = input::fixed::<NONCE_LEN>(&nonce, "nonce")?;
-        Ok(seal::seal(
+        // Sealed in the snapshot's own buffer: a full store has no room
+        // in the 64 MiB module for a second sealed copy beside it.
+        Ok(seal::seal_owned(
             &key,
             Kind::Snapshot,
             &nonce,
-            &self.inner.snapshot(),
+            self.inner.snapshot(),
         ))
     }
 

@@ -17,7 +17,7 @@
 //! `cancel()` the session only answers "aborted", and its `state()` is the
 //! position of the last page applied (resumable).
 
-use satchel_core::conflicts::Resolution;
+use satchel_core::conflicts::{LedgerState, Resolution};
 use satchel_core::score::RankContext;
 use satchel_core::sync::profile::{builtin, Profile, BUILTIN};
 use satchel_core::sync::{
@@ -463,8 +463,8 @@ impl Store {
     /// Open sync conflicts, by outbox order: `[{ seq, id, server_version,
     /// server_deleted, clashes: [{ local, server }], server_record,
     /// resolution }]`; each clash holds both values of one field as changes
-    /// (`{ phone: "…" }`). In memory only: after a reload the next sync
-    /// raises them again.
+    /// (`{ phone: "…" }`). Kept across a reload with `ledgerState` /
+    /// `restoreLedger`; without them the next sync raises them again.
     #[wasm_bindgen(unchecked_return_type = "Conflict[]")]
     pub fn conflicts(&self) -> JsValue {
         parsed(&serde_json::to_string(self.inner.conflicts()).unwrap_or_default())
@@ -486,6 +486,38 @@ impl Store {
             .inner
             .resolve_conflict(seq, side)
             .map_err(Failure::from)?)
+    }
+
+    /// The conflicts ledger (each outbox edit's base, the open conflicts
+    /// with the rep's choices) as opaque bytes (postcard of core's
+    /// `LedgerState`; binary, since a JSON parser of it would add ~8 KB gzip
+    /// to the legacy `.wasm`). Not in the snapshot: keep it beside each
+    /// snapshot (sealed as a secret) and give it back with `restoreLedger`
+    /// after a reload, or the conflicts return only with the next sync.
+    #[wasm_bindgen(js_name = ledgerState)]
+    pub fn ledger_state(&self) -> Vec<u8> {
+        postcard::to_allocvec(&self.inner.ledger_state()).unwrap_or_default()
+    }
+
+    /// Puts a ledger saved with `ledgerState` back, into a store opened from
+    /// the snapshot it was saved with (or a later one). Entries of edits no
+    /// longer in the outbox are dropped (an old ledger cannot resurrect an
+    /// acknowledged edit's conflict); returns how many. All or nothing:
+    /// `INVALID_ARGUMENT` (not a saved ledger) or `BUDGET_EXCEEDED` change
+    /// nothing.
+    #[wasm_bindgen(js_name = restoreLedger)]
+    pub fn restore_ledger(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] saved: JsValue,
+    ) -> Result<u32, JsValue> {
+        let bytes = input::bytes(&saved, "saved")?;
+        let state: LedgerState = postcard::from_bytes(&bytes).map_err(|_| {
+            Failure::argument(
+                "`saved` is not a ledger from ledgerState(); pass nothing to go on without it",
+            )
+        })?;
+        let dropped = self.inner.restore_ledger(state).map_err(Failure::from)?;
+        Ok(dropped as u32)
     }
 
     /// Erases everything (records, stubs, pins, outbox, conflicts): what a

@@ -209,6 +209,27 @@ test("a conflict shows both values; the rep's choice is carried out by the next 
   throwsCode(assert, () => store.resolveConflict(999, "local"), "NO_SUCH_CONFLICT");
   throwsCode(assert, () => store.resolveConflict(seqs[0], "mine"), "INVALID_ARGUMENT");
 
+  // Across a reload: the snapshot alone forgets the conflicts; the ledger
+  // saved beside it brings them back exactly; a bad ledger changes nothing.
+  const ledger = store.ledgerState();
+  assert.ok(ledger instanceof Uint8Array && ledger.length > 0);
+  const reloaded = Store.load(store.snapshot(), null, { budget: "16MiB" });
+  assert.deepEqual(reloaded.conflicts(), []);
+  throwsCode(assert, () => reloaded.restoreLedger(ledger.subarray(0, ledger.length - 3)), "INVALID_ARGUMENT");
+  throwsCode(assert, () => reloaded.restoreLedger("{}"), "INVALID_ARGUMENT");
+  assert.deepEqual(reloaded.conflicts(), []);
+  assert.equal(reloaded.restoreLedger(ledger), 0);
+  assert.deepEqual(reloaded.conflicts(), conflicts);
+  assert.deepEqual(reloaded.ledgerState(), ledger);
+  // A store whose outbox lacks those edits drops every entry (an old
+  // ledger cannot bring back the conflict of an acknowledged edit).
+  const empty = new Store({ budget: "1MiB" });
+  const dropped = empty.restoreLedger(ledger);
+  assert.ok(dropped >= conflicts.length, `${dropped} dropped`);
+  assert.deepEqual(empty.conflicts(), []);
+  reloaded.free();
+  empty.free();
+
   store.resolveConflict(seqs[0], "local");
   store.resolveConflict(seqs[1], "server");
   assert.equal(store.get(ids[1]).phone, "+49 30 999 99", "the server's value is on the device at once");

@@ -1,6 +1,8 @@
-// Entry point: load the store, route between screens, keep the network
-// state and the outbox badge current, and register the service worker.
-import { boot, loadSession, openSaved, state } from "./engine.js";
+// Entry point: the lock screen first when the device has a PIN, then route
+// between screens; keep the network state and the outbox badge current,
+// and register the service worker.
+import { boot, state } from "./engine.js";
+import { hasPin, watch } from "./lock.js";
 import { h, clear, toast } from "./ui/dom.js";
 import * as connect from "./ui/connect.js";
 import * as customers from "./ui/customers.js";
@@ -8,8 +10,9 @@ import * as card from "./ui/card.js";
 import * as day from "./ui/day.js";
 import * as sync from "./ui/sync.js";
 import * as device from "./ui/device.js";
+import * as lock from "./ui/lock.js";
 
-const screens = { connect: connect, customers: customers, card: card, day: day, sync: sync, device: device };
+const screens = { connect: connect, customers: customers, card: card, day: day, sync: sync, device: device, lock: lock };
 const view = document.getElementById("view");
 
 export function refreshBadge() {
@@ -22,8 +25,10 @@ export function refreshBadge() {
 function route() {
   const parts = location.hash.slice(1).split("/");
   let name = parts[0] || "customers";
+  if (!screens[name] || name === "lock") name = "customers";
   if (!state.store) name = "connect";
-  if (!screens[name]) name = "customers";
+  // A device with a PIN shows only the lock screen until the key is in memory.
+  if (state.hasPin && !state.key) name = "lock";
   const tabs = document.getElementById("tabs");
   tabs.hidden = !state.store;
   Array.prototype.forEach.call(tabs.querySelectorAll("a"), function (a) {
@@ -76,17 +81,18 @@ async function start() {
   network();
   window.addEventListener("online", network);
   window.addEventListener("offline", network);
+  watch(route);
   try {
     await boot();
-    await loadSession();
-    await openSaved();
+    // Nothing saved is opened before the PIN: the lock screen does that.
+    state.hasPin = await hasPin();
   } catch (e) {
     clear(view);
     view.appendChild(h("div", { className: "panel" },
-      h("h1", null, "The saved customers could not be opened"),
-      h("p", { className: "error" }, (e.code ? e.code + ": " : "") + e.message),
-      h("p", null, "Your device keeps its data as it was. Connect again to load your customers anew.")));
-    state.store = null;
+      h("h1", null, "Satchel could not start"),
+      h("p", { className: "error" }, (e.code ? e.code + ": " : "") + e.message)));
+    document.body.dataset.ready = "1";
+    return;
   }
   window.addEventListener("hashchange", route);
   route();

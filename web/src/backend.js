@@ -1,5 +1,5 @@
-// The backend, through the package's sync: login (the token stays in
-// memory), one account fetched on demand, and `run`, which drives the
+// The backend, through the package's sync: login (the token is saved only
+// inside the sealed session, see engine.js), one account fetched on demand, and `run`, which drives the
 // package's SyncSession with `sync()` over fetch.
 //
 // Every sync decision is core's (push the outbox with If-Match and an
@@ -41,7 +41,7 @@ async function failure(res) {
   return new BackendError(res.status, body.error, body.message);
 }
 
-/** POST /v1/login: a device token (kept in memory only). */
+/** POST /v1/login: a device token (in the session, which is stored sealed). */
 export async function login(baseUrl, user, password, device) {
   state.session = Object.assign({}, state.session || {}, { base: baseUrl, user: user, device: device, token: "" });
   const res = await request("/v1/login", {

@@ -6,6 +6,9 @@
 // any moment leaves the old snapshot or the new one, never a mix. Journal
 // chunks (edits since the snapshot) are keyed by generation, so a chunk
 // never replays onto a snapshot it does not follow.
+//
+// This layer stores what it is given: the engine seals every value (with
+// the data key of lock.js) before it gets here, except the wrapped key.
 const DB = "satchel";
 const STORE = "kv";
 
@@ -47,12 +50,33 @@ export function get(key) {
   return tx("readonly", function (s) { return promised(s.get(key)); });
 }
 
+/**
+ * Fault injection for the kill test (tests/kill.test.mjs): when set, called
+ * with a label before every write request is issued, inside its
+ * transaction. Never set by the app.
+ */
+export const faults = { beforeWrite: null };
+
+function write(label) {
+  if (faults.beforeWrite) faults.beforeWrite(label);
+}
+
+function putIn(s, value, key) {
+  write("put " + key);
+  s.put(value, key);
+}
+
+function deleteIn(s, range, label) {
+  write("delete " + label);
+  s.delete(range);
+}
+
 export function put(key, value) {
-  return tx("readwrite", function (s) { s.put(value, key); });
+  return tx("readwrite", function (s) { putIn(s, value, key); });
 }
 
 export function remove(key) {
-  return tx("readwrite", function (s) { s.delete(key); });
+  return tx("readwrite", function (s) { deleteIn(s, key, key); });
 }
 
 const pad = function (n) { return String(n).padStart(10, "0"); };
@@ -62,8 +86,10 @@ const journalRange = function (gen) {
 };
 
 /**
- * The current generation: `{ gen, snapshot, journal: [chunks], syncState }`,
- * or null. `syncState` is the sync position saved with that snapshot.
+ * The current generation: `{ gen, savedAt, snapshot, journal: [chunks],
+ * state }`, or null. `state` is what was saved with the snapshot (sealed by
+ * the engine: the sync position and the conflicts ledger); a chunk is what
+ * appendJournal was given.
  */
 export async function loadSnapshot() {
   return tx("readonly", async function (s) {
@@ -71,33 +97,35 @@ export async function loadSnapshot() {
     if (!pointer) return null;
     const snapshot = await promised(s.get(snapKey(pointer.gen)));
     const journal = await promised(s.getAll(journalRange(pointer.gen)));
-    return { gen: pointer.gen, savedAt: pointer.savedAt, snapshot: snapshot, journal: journal, syncState: pointer.syncState || null };
+    return { gen: pointer.gen, savedAt: pointer.savedAt, snapshot: snapshot, journal: journal, state: pointer.state || null };
   });
 }
 
 /**
  * Writes `bytes` as generation `gen`, then flips the pointer and drops older
- * ones. `syncState` (the sync position the snapshot holds the pages of)
- * rides in the pointer, so the two change together: a killed tab resumes its
- * sync from the snapshot it reopens, never from a position ahead of it.
+ * ones. `state` (the sync position the snapshot holds the pages of, and the
+ * ledger) rides in the pointer, so the two change together: a killed tab
+ * resumes its sync from the snapshot it reopens, never from a position
+ * ahead of it. Four writes: the snapshot; then, in one transaction, the
+ * pointer and the two deletes.
  */
-export async function saveSnapshot(gen, bytes, syncState) {
+export async function saveSnapshot(gen, bytes, state) {
   await put(snapKey(gen), bytes);
   await tx("readwrite", function (s) {
-    s.put({ gen: gen, savedAt: Date.now(), bytes: bytes.length, syncState: syncState || null }, "pointer");
-    s.delete(IDBKeyRange.bound("snap:", snapKey(gen - 1)));
-    s.delete(IDBKeyRange.bound("jrnl:", "jrnl:" + pad(gen - 1) + ":~"));
+    putIn(s, { gen: gen, savedAt: Date.now(), bytes: bytes.length, state: state || null }, "pointer");
+    deleteIn(s, IDBKeyRange.bound("snap:", snapKey(gen - 1)), "snap:..." + (gen - 1));
+    deleteIn(s, IDBKeyRange.bound("jrnl:", "jrnl:" + pad(gen - 1) + ":~"), "jrnl:..." + (gen - 1));
   });
 }
 
-/** Appends journal frames to generation `gen` as chunk `n`. */
-export function appendJournal(gen, n, bytes) {
-  return put("jrnl:" + pad(gen) + ":" + pad(n), bytes);
+/** Appends a chunk (journal frames and what rides with them) to generation `gen` as number `n`. */
+export function appendJournal(gen, n, chunk) {
+  return put("jrnl:" + pad(gen) + ":" + pad(n), chunk);
 }
 
 /** Forgets everything (a new backend, or a wiped device). */
 export function clearAll() {
-  return tx("readwrite", function (s) { s.clear(); });
+  return tx("readwrite", function (s) { write("clear"); s.clear(); });
 }
 
 /** Bytes the origin uses and may use, where the browser says. */

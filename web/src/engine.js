@@ -1,6 +1,12 @@
 // The store on this device: loads the right WebAssembly build, opens the
-// saved store, and persists every change. The app talks to the store only
-// through the satchel-wasm package's public API.
+// saved store, and persists every change, sealed. The app talks to the
+// store only through the satchel-wasm package's public API.
+//
+// Everything written to IndexedDB is sealed with the data key (`state.key`,
+// held in memory while unlocked; see lock.js): snapshot generations as
+// "snapshot", journal chunks as "journal", the session (with the backend
+// token), the sync position and the conflicts ledger as "secret". Only the
+// PIN-wrapped key and the pointer's generation number are in clear.
 //
 // Two builds ship (web/dist/pkg/web and pkg/legacy): browsers whose
 // WebAssembly has post-MVP features (sign extension is the probe) get the
@@ -14,12 +20,21 @@ import * as db from "./db.js";
 const SIGN_EXT_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127,
   3, 2, 1, 0, 10, 7, 1, 5, 0, 65, 0, 192, 11]);
 
-/** The store's byte budget: leaves room in the 64 MiB module for a snapshot copy. */
-export const BUDGET = "24MiB";
+/**
+ * The store's byte budget: leaves room in the 64 MiB module for a snapshot
+ * copy while it is sealed (sealed in place; 3 × 20 MiB if the allocator has
+ * to move the buffer to grow it by the header).
+ */
+export const BUDGET = "20MiB";
 
 export const state = {
   pkg: null, legacy: false, store: null, gen: 0, chunk: 0,
   session: null, rules: null, loadMs: 0, wasmUrl: "",
+  // The data key (32 bytes) while unlocked; null when locked. `hasPin`:
+  // a wrapped key is saved (the lock screen comes before anything else).
+  key: null, hasPin: false,
+  // Syncs and loads in progress: the idle lock waits for them.
+  busy: 0,
   // The sync position (SyncSession.state() JSON) of what the store holds;
   // saved with every snapshot.
   syncState: null,
@@ -63,17 +78,40 @@ export async function boot() {
   return state.pkg;
 }
 
-/** The rep's session as saved (backend, user, device, watermark; never the token). */
+function random(n) {
+  return crypto.getRandomValues(new Uint8Array(n));
+}
+
+function unlocked() {
+  if (!state.key) throw Object.assign(new Error("the device is locked"), { code: "LOCKED" });
+  return state.key;
+}
+
+/** `value` as JSON, sealed as a secret under the data key. */
+export function sealJson(value) {
+  return state.pkg.sealBlob(unlocked(), "secret", random(24), new TextEncoder().encode(JSON.stringify(value)));
+}
+
+/** `bytes` sealed as a secret under the data key. */
+function sealBytes(bytes) {
+  return state.pkg.sealBlob(unlocked(), "secret", random(24), bytes);
+}
+
+/** What sealJson sealed (throws SEAL_TAMPERED on a wrong key or a changed byte). */
+export function openJson(blob) {
+  return JSON.parse(new TextDecoder().decode(state.pkg.openBlob(unlocked(), "secret", blob)));
+}
+
+/** The rep's session as saved (backend, user, device, token, settings), sealed. */
 export async function loadSession() {
-  state.session = (await db.get("session")) || null;
+  const sealed = await db.get("session");
+  state.session = sealed ? openJson(sealed) : null;
   return state.session;
 }
 
 export async function saveSession(patch) {
   state.session = Object.assign({}, state.session || {}, patch);
-  const saved = Object.assign({}, state.session);
-  delete saved.token; // tokens stay in memory only
-  await db.put("session", saved);
+  await db.put("session", sealJson(state.session));
 }
 
 async function rules() {
@@ -91,23 +129,37 @@ export async function configure(store) {
 /** Opens the saved store, or null when there is none. Throws on damage. */
 export async function openSaved() {
   const pkg = await boot();
+  const key = unlocked();
   const saved = await db.loadSnapshot();
   if (!saved) return null;
   const t = performance.now();
+  const snapshot = pkg.openBlob(key, "snapshot", saved.snapshot);
+  const kept = saved.state || {};
+  const syncState = kept.sync ? openJson(kept.sync).syncState : null;
+  let ledger = kept.ledger ? pkg.openBlob(key, "secret", kept.ledger) : null;
   let journal = null;
   if (saved.journal.length) {
+    const chunks = saved.journal.map(function (c) {
+      if (c.ledger) ledger = pkg.openBlob(key, "secret", c.ledger); // the last chunk's is the newest
+      return pkg.openBlob(key, "journal", c.frames);
+    });
     const header = pkg.Store.journalHeader();
     let total = header.length;
-    saved.journal.forEach(function (c) { total += c.length; });
+    chunks.forEach(function (c) { total += c.length; });
     journal = new Uint8Array(total);
     journal.set(header, 0);
     let at = header.length;
-    saved.journal.forEach(function (c) { journal.set(c, at); at += c.length; });
+    chunks.forEach(function (c) { journal.set(c, at); at += c.length; });
   }
-  const store = pkg.Store.load(saved.snapshot, journal, { budget: BUDGET });
+  const store = pkg.Store.load(snapshot, journal, { budget: BUDGET });
+  if (ledger) {
+    // Lost or refused, the ledger is still safe to go without: the next
+    // push meets the same 412 and raises the conflict again.
+    try { store.restoreLedger(ledger); } catch (e) { console.warn("conflicts ledger not restored: " + e.message); }
+  }
   await configure(store);
   state.store = store;
-  state.syncState = saved.syncState;
+  state.syncState = syncState || null;
   state.gen = saved.gen;
   state.chunk = saved.journal.length;
   state.openMs = performance.now() - t;
@@ -126,39 +178,44 @@ export async function fresh() {
 
 let saving = Promise.resolve();
 
+/** A new generation of the store and its sync position and ledger, sealed, read together. */
+async function saveGeneration(gen) {
+  const store = state.store;
+  const bytes = store.sealSnapshot(unlocked(), random(24));
+  const kept = { sync: sealJson({ syncState: state.syncState }), ledger: sealBytes(store.ledgerState()) };
+  store.takeJournal(); // covered by the snapshot
+  await db.saveSnapshot(gen, bytes, kept);
+  state.gen = gen;
+  state.chunk = 0;
+}
+
 /** Saves a whole new snapshot generation (after a load, or to fold the journal in). */
 export function checkpoint() {
-  saving = saving.then(async function () {
-    const store = state.store;
-    // The store and its sync position, read together.
-    const bytes = store.snapshot();
-    const sync = state.syncState;
-    store.takeJournal(); // covered by the snapshot
-    const gen = state.gen + 1;
-    await db.saveSnapshot(gen, bytes, sync);
-    state.gen = gen;
-    state.chunk = 0;
-  });
+  saving = saving.then(function () { return saveGeneration(state.gen + 1); });
   return saving;
 }
 
-/** Appends what changed since the last save (edits, acks) to the journal. */
-export function journal() {
+/**
+ * Appends what changed since the last save (edits, acks) to the journal,
+ * with the ledger as it is now. `ledgerChanged`: a conflict choice, which
+ * is in the ledger only (no journal frame), so the chunk is written anyway.
+ */
+export function journal(ledgerChanged) {
   const frames = state.store.takeJournal();
-  if (!frames.length) return saving;
+  if (!frames.length && !ledgerChanged) return saving;
+  const key = unlocked();
+  const chunk = {
+    frames: state.pkg.sealBlob(key, "journal", random(24), frames),
+    ledger: sealBytes(state.store.ledgerState()),
+  };
   saving = saving.then(async function () {
     if (state.gen === 0) {
       // No snapshot yet: these frames would follow nothing. Save one instead
       // (it holds the change already applied).
-      const bytes = state.store.snapshot();
-      const sync = state.syncState;
-      state.store.takeJournal();
-      await db.saveSnapshot(1, bytes, sync);
-      state.gen = 1;
-      state.chunk = 0;
+      await saveGeneration(1);
       return;
     }
-    await db.appendJournal(state.gen, state.chunk, frames);
+    await db.appendJournal(state.gen, state.chunk, chunk);
     state.chunk += 1;
   });
   return saving;
@@ -169,8 +226,29 @@ export function flushed() {
   return saving;
 }
 
-export async function forget() {
+/** Drops the store and everything read from storage from memory (locking). */
+export function close() {
+  if (state.store) state.store.free();
+  state.store = null;
+  state.session = null;
+  state.syncState = null;
+  state.gen = 0;
+  state.chunk = 0;
+}
+
+/**
+ * Erases this device's data, and the wrapped key with it (a remote wipe, or
+ * the rep leaving). `keepPin`: the rep connects anew on an unlocked device,
+ * so the data key and its PIN wrap stay.
+ */
+export async function forget(keepPin) {
+  const wrap = keepPin && state.key ? await db.get("keywrap") : null;
+  await saving.catch(function () {});
   await db.clearAll();
+  if (wrap) await db.put("keywrap", wrap);
+  else state.key = null;
+  state.hasPin = !!wrap;
+  if (state.store) state.store.free();
   state.store = null;
   state.gen = 0;
   state.chunk = 0;

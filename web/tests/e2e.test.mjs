@@ -4,7 +4,7 @@
 // worker, and a virtualized list of 500,000 rows.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { start, stop, profile, sample, plain, connect, search, ACCOUNTS } from "./harness.mjs";
+import { start, stop, profile, sample, plain, connect, unlock, search, ACCOUNTS } from "./harness.mjs";
 
 let env, api, site, chromium;
 const figures = {};
@@ -55,6 +55,7 @@ test("installable, offline after the first load, edits survive reloads", { timeo
   // Offline: the network is cut, the app reloads from the service worker and IndexedDB.
   await context.setOffline(true);
   await page.reload();
+  assert.equal(await unlock(page), null, "the PIN opens the store offline");
   await page.waitForSelector("#list .row", { timeout: 30000 });
   assert.equal(await page.textContent("#net"), "offline");
 
@@ -95,6 +96,7 @@ test("installable, offline after the first load, edits survive reloads", { timeo
   await page.waitForTimeout(300); // the journal chunk is written after the edit
   await page.reload();
   await page.waitForSelector("body[data-ready]", { timeout: 30000 });
+  assert.equal(await unlock(page), null);
   await page.goto(`${site.url}#sync`);
   await page.waitForSelector("#outbox-count", { timeout: 10000 });
   assert.equal(await page.textContent("#outbox-count"), "1");
@@ -142,6 +144,7 @@ test("the legacy build loads with service workers blocked", { timeout: 240000 },
   assert.match(await page.textContent("#storage"), /legacy WebAssembly \(MVP\)/);
   // Without a service worker, a reload (online) opens the saved store.
   await page.reload();
+  assert.equal(await unlock(page), null);
   await page.waitForSelector("#storage", { timeout: 30000 });
   assert.deepEqual(errors, []);
   await context.close();

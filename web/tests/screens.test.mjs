@@ -139,6 +139,13 @@ test("markup in a name and a javascript: URL render as inert text; every screen 
       assert.ok(overflow <= 0, `#${screen} at ${width} px is ${overflow} px wider than the screen`);
     }
 
+    // The lock screen, after a reload.
+    await page.reload();
+    await page.waitForSelector("#unlock-pin", { timeout: 30000 });
+    await shot("lock");
+    const lockOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(lockOverflow <= 0, `the lock screen at ${width} px is ${lockOverflow} px wider than the screen`);
+
     assert.deepEqual(dialogs, [], "no dialog opened");
     const strays = requests.filter((u) => !u.startsWith(site.url) && !u.startsWith(api.url));
     assert.deepEqual(strays, [], "nothing fetched from elsewhere");

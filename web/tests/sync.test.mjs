@@ -2,10 +2,11 @@
 // on loopback: a tab killed during the first load reopens with what was
 // saved and its sync continues where it stopped (only the missing pages are
 // read); Sync shows progress; a conflict shows both values side by side and
-// the rep's choice reaches the backend. Every wait is bounded.
+// the rep's choice reaches the backend, also after a reload in between (the
+// conflicts ledger is saved, sealed, with the store). Every wait is bounded.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { start, stop, TOKEN, ACCOUNTS } from "./harness.mjs";
+import { start, stop, unlock, PIN, TOKEN, ACCOUNTS } from "./harness.mjs";
 
 let env, api, site, chromium;
 
@@ -56,6 +57,8 @@ test("a tab killed during the first load reopens and its sync continues where it
     await page.goto(site.url);
     await page.waitForSelector("#connect", { timeout: 30000 });
     await page.fill("#base", api.url);
+    await page.fill("#pin", PIN);
+    await page.fill("#pin-again", PIN);
     await page.click("#connect");
     // The app saves the store with its sync position every 16 pages; wait
     // until the first save is behind us (the status shows page 17's records).
@@ -72,6 +75,7 @@ test("a tab killed during the first load reopens and its sync continues where it
     const second = countPages(page);
     await page.goto(site.url);
     await page.waitForSelector("body[data-ready]", { timeout: 30000 });
+    assert.equal(await unlock(page), null);
     await page.goto(`${site.url}#sync`);
     await page.waitForSelector("#sync-resume", { timeout: 10000 });
     const status = await syncNow(page);
@@ -100,6 +104,8 @@ test("a conflict shows both values side by side; the rep's choice reaches the ba
     await page.waitForSelector("#connect", { timeout: 30000 });
     await page.fill("#base", api.url);
     await page.fill("#user", "rep-0005");
+    await page.fill("#pin", PIN);
+    await page.fill("#pin-again", PIN);
     await page.click("#connect");
     await page.waitForSelector("#load-status.good", { timeout: 120000 });
     await page.waitForSelector("#list .row", { timeout: 30000 });
@@ -126,7 +132,22 @@ test("a conflict shows both values side by side; the rep's choice reaches the ba
     assert.equal(await page.textContent('#conflicts tr[data-field="phone"] .server'), "+46 8 999 00 00");
     assert.equal(await page.textContent("#outbox-count"), "1", "the edit stays until the rep chooses");
 
+    // A reload in between: the conflict is still there, both values as before.
+    await page.reload();
+    assert.equal(await unlock(page), null);
+    await page.goto(`${site.url}#sync`);
+    await page.waitForSelector("#conflicts .conflict", { timeout: 10000 });
+    assert.equal(await page.textContent('#conflicts tr[data-field="phone"] .local'), "+46 8 111 22 33");
+    assert.equal(await page.textContent('#conflicts tr[data-field="phone"] .server'), "+46 8 999 00 00");
+    assert.equal(await page.textContent("#outbox-count"), "1");
+
     await page.click("#conflicts .keep-mine");
+    await page.waitForSelector("#conflicts .conflict .meta:has-text('Chosen: yours')", { timeout: 10000 });
+    // The choice too is kept across a reload (the ledger rides with its journal chunk).
+    await page.evaluate(() => import("./engine.js").then((e) => e.flushed()));
+    await page.reload();
+    assert.equal(await unlock(page), null);
+    await page.goto(`${site.url}#sync`);
     await page.waitForSelector("#conflicts .conflict .meta:has-text('Chosen: yours')", { timeout: 10000 });
     assert.match(await syncNow(page), /^Sent 1, 0 conflicts/);
     const back = await (await fetch(`${api.url}/v1/accounts/${encodeURIComponent(id)}`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();

@@ -84,7 +84,7 @@ pub fn run(wasm_built: bool) {
         .args(["--test", "tests/"])
         .env("SATCHEL_FIXTURES_BIN", fixtures_bin());
     step(
-        "web tests (ES2017 syntax; Chromium: installable, offline, legacy, 500k-row list, sync resume and conflicts, first-load bytes, hostile data, screenshots)",
+        "web tests (ES2017 syntax; Chromium: installable, offline, legacy, 500k-row list, sync resume and conflicts across reloads, PIN lock and sealed IndexedDB, kills between IndexedDB writes, first-load bytes, hostile data, screenshots)",
         tests,
     );
 }

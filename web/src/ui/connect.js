@@ -1,7 +1,8 @@
-// Connect: choose the backend, log in, and load the customers (the first
-// sync, through the package's SyncSession).
+// Connect: choose the backend, set the device's PIN (first run), log in,
+// and load the customers (the first sync, through the package's SyncSession).
 import { state, fresh, saveSession, checkpoint, forget } from "../engine.js";
 import { login, run } from "../backend.js";
+import { setPin, MIN_PIN } from "../lock.js";
 import { persist } from "../db.js";
 import { h } from "./dom.js";
 
@@ -20,6 +21,10 @@ export function render(view, _arg, app) {
   const base = h("input", { id: "base", type: "url", value: s.base || REFERENCE, autocomplete: "url", required: true });
   const user = h("input", { id: "user", value: s.user || "rep-0003", autocomplete: "username", required: true });
   const password = h("input", { id: "password", type: "password", value: "satchel", autocomplete: "current-password" });
+  // First run (or after a wipe): the PIN that will unlock this device.
+  const needPin = !state.key;
+  const pin = h("input", { id: "pin", type: "password", inputmode: "numeric", autocomplete: "new-password", minlength: String(MIN_PIN), required: true });
+  const pinAgain = h("input", { id: "pin-again", type: "password", inputmode: "numeric", autocomplete: "new-password", required: true });
   const go = h("button", { type: "submit", id: "connect" }, "Connect and load");
   const status = h("p", { id: "load-status", role: "status" });
   const meter = h("div", { className: "meter" }, h("span", null));
@@ -35,6 +40,11 @@ export function render(view, _arg, app) {
     h("label", { for: "base" }, "Base URL"), base,
     h("label", { for: "user" }, "Rep"), user,
     h("label", { for: "password" }, "Password"), password,
+    needPin ? [
+      h("label", { for: "pin" }, "PIN for this device (at least " + MIN_PIN + " characters)"), pin,
+      h("label", { for: "pin-again" }, "PIN again"), pinAgain,
+      h("p", { className: "meta" }, "Everything Satchel keeps on this device is encrypted under this PIN; it locks after a few idle minutes."),
+    ] : null,
     h("div", { className: "row-actions" }, go),
     meter, status);
 
@@ -44,8 +54,16 @@ export function render(view, _arg, app) {
     status.className = "";
     status.textContent = "Logging in…";
     const t0 = performance.now();
+    state.busy += 1;
     try {
-      if (state.store) await forget();
+      if (needPin && pin.value !== pinAgain.value) throw new Error("the two PINs differ");
+      // Whatever this device held goes (an unlocked device keeps its PIN).
+      await forget(true);
+      if (needPin) {
+        status.textContent = "Setting the PIN…";
+        await setPin(pin.value);
+      }
+      status.textContent = "Logging in…";
       const device = (state.session && state.session.device) || deviceId();
       await login(base.value.trim(), user.value.trim(), password.value, device);
       await saveSession({ base: base.value.trim(), user: user.value.trim(), device: device });
@@ -87,6 +105,8 @@ export function render(view, _arg, app) {
       status.className = "error";
       status.textContent = (err.code ? err.code + ": " : "") + err.message;
       go.disabled = false;
+    } finally {
+      state.busy -= 1;
     }
   });
   view.appendChild(form);

@@ -1,6 +1,7 @@
 // Device: what the store holds against its budget, why a record is here,
-// and the rule set that decides.
-import { state, checkpoint, forget, BUDGET } from "../engine.js";
+// the rule set that decides, and the lock (idle minutes, PIN change).
+import { state, checkpoint, forget, saveSession, BUDGET } from "../engine.js";
+import { changePin, idleMinutes, lock, rearm, MIN_PIN } from "../lock.js";
 import { estimate } from "../db.js";
 import { h, bytes } from "./dom.js";
 
@@ -71,6 +72,7 @@ export function render(view, _arg, app) {
       h("div", { className: "row-actions" }, plan, leave), alertLine),
     h("div", { className: "panel" }, h("h2", null, "Bytes by kind"), kinds)));
   view.appendChild(explainForm);
+  view.appendChild(lockPanel(app));
   view.appendChild(h("div", { className: "panel" }, h("h2", null, "Rule set"),
     h("p", { className: "meta" }, "For " + (s.user || "?") + ", territories " + ((s.territories || []).join(", ") || "none") + "."),
     h("pre", { id: "rules" }, JSON.stringify(JSON.parse(store.rules() || "{}"), null, 1))));
@@ -80,4 +82,56 @@ function meterFill(fraction) {
   const span = document.createElement("span");
   span.style.width = Math.min(100, Math.round(fraction * 100)) + "%";
   return span;
+}
+
+/** The lock: minutes idle before it locks, lock now, change the PIN. */
+function lockPanel(app) {
+  const minutes = h("input", { id: "idle-minutes", type: "number", min: "0.1", max: "240", step: "0.1", value: String(idleMinutes()) });
+  const idleStatus = h("p", { className: "meta", id: "idle-status", role: "status" });
+  const idleForm = h("form", { id: "idle-form" },
+    h("label", { for: "idle-minutes" }, "Lock after this many idle minutes"), minutes,
+    h("div", { className: "row-actions" }, h("button", { type: "submit", id: "idle-save" }, "Save"),
+      h("button", { type: "button", className: "secondary", id: "lock-now", onclick: function () { lock(); } }, "Lock now")),
+    idleStatus);
+  idleForm.addEventListener("submit", async function (e) {
+    e.preventDefault();
+    const m = Number(minutes.value);
+    if (!(m >= 0.1 && m <= 240)) {
+      idleStatus.className = "error";
+      idleStatus.textContent = "Between 0.1 and 240 minutes.";
+      return;
+    }
+    await saveSession({ idleMinutes: m });
+    rearm();
+    idleStatus.className = "good";
+    idleStatus.textContent = "Locks after " + m + " idle minutes.";
+  });
+
+  const old = h("input", { id: "pin-old", type: "password", inputmode: "numeric", autocomplete: "current-password", required: true });
+  const next = h("input", { id: "pin-new", type: "password", inputmode: "numeric", autocomplete: "new-password", minlength: String(MIN_PIN), required: true });
+  const again = h("input", { id: "pin-new-again", type: "password", inputmode: "numeric", autocomplete: "new-password", required: true });
+  const pinStatus = h("p", { id: "pin-status", role: "status" });
+  const pinForm = h("form", { id: "pin-form" }, h("h3", null, "Change the PIN"),
+    h("label", { for: "pin-old" }, "Current PIN"), old,
+    h("label", { for: "pin-new" }, "New PIN"), next,
+    h("label", { for: "pin-new-again" }, "New PIN again"), again,
+    h("div", { className: "row-actions" }, h("button", { type: "submit", id: "pin-change" }, "Change PIN")), pinStatus);
+  pinForm.addEventListener("submit", async function (e) {
+    e.preventDefault();
+    pinStatus.className = "";
+    try {
+      if (next.value !== again.value) throw new Error("the two new PINs differ");
+      pinStatus.textContent = "Changing…";
+      await changePin(old.value, next.value);
+      pinStatus.className = "good";
+      pinStatus.textContent = "PIN changed. Your data stays as it was; only its key is wrapped anew.";
+    } catch (err) {
+      pinStatus.className = "error";
+      pinStatus.textContent = err.code === "WRONG_PIN" ? "The current PIN is wrong; nothing changed."
+        : (err.code ? err.code + ": " : "") + err.message;
+    }
+    old.value = next.value = again.value = "";
+  });
+  return h("div", { className: "panel", id: "lock" }, h("h2", null, "Lock"),
+    h("p", { className: "meta" }, "Everything on this device is encrypted under a key that only your PIN unwraps."), idleForm, pinForm);
 }

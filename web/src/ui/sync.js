@@ -57,7 +57,7 @@ function conflictPanel(store, app) {
         return function () {
           try {
             store.resolveConflict(c.seq, side);
-            journal();
+            journal(true); // the choice is in the ledger: saved with a chunk
             app.go("#sync");
           } catch (err) {
             note.textContent = (err.code ? err.code + ": " : "") + err.message;
@@ -117,6 +117,7 @@ export function render(view, _arg, app) {
     button.disabled = true;
     status.className = "";
     controller = new AbortController();
+    state.busy += 1; // no idle lock under a running sync
     try {
       if (!state.session.token) {
         status.textContent = "Logging in…";
@@ -149,7 +150,7 @@ export function render(view, _arg, app) {
       if (err.code === "WIPE_REQUIRED") {
         store.erase();
         try { await confirmWiped(); } catch (x) { /* the flag stays: the next login asks again */ }
-        await forget();
+        await forget(); // the data key and its PIN wrap too
         app.go("#connect");
         return;
       }
@@ -161,6 +162,7 @@ export function render(view, _arg, app) {
         : (err.code ? err.code + ": " : "") + err.message;
       button.disabled = false;
     } finally {
+      state.busy -= 1;
       stop.hidden = true;
       controller = null;
     }
