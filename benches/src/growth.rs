@@ -30,16 +30,16 @@ pub fn slope(points: &[(u64, f64)]) -> Option<f64> {
     Some(sxy / sxx)
 }
 
-/// The growth a log-log slope stands for.
+/// The growth a log-log slope stands for, as a verb phrase.
 pub fn name(slope: f64) -> &'static str {
     match slope {
         s if s < -0.25 => "falls with n",
-        s if s < 0.04 => "constant",
-        s if s < 0.25 => "like log n",
-        s if s < 0.75 => "like √n",
-        s if s < 1.05 => "linearly (n)",
-        s if s < 1.3 => "like n log n",
-        _ => "faster than n log n",
+        s if s < 0.04 => "stays constant",
+        s if s < 0.25 => "grows like log n",
+        s if s < 0.75 => "grows like √n",
+        s if s < 1.05 => "grows linearly (n)",
+        s if s < 1.3 => "grows like n log n",
+        _ => "grows faster than n log n",
     }
 }
 
@@ -56,13 +56,14 @@ mod tests {
 
     #[test]
     fn names_the_textbook_curves() {
-        let cases: [(&str, fn(f64) -> f64); 6] = [
-            ("constant", |_| 7.0),
-            ("like log n", |n| 3.0 * n.ln()),
-            ("like √n", |n| n.sqrt()),
-            ("linearly (n)", |n| 2.0 * n),
-            ("like n log n", |n| n * n.ln()),
-            ("faster than n log n", |n| n * n),
+        type Curve = fn(f64) -> f64;
+        let cases: [(&str, Curve); 6] = [
+            ("stays constant", |_| 7.0),
+            ("grows like log n", |n| 3.0 * n.ln()),
+            ("grows like √n", |n| n.sqrt()),
+            ("grows linearly (n)", |n| 2.0 * n),
+            ("grows like n log n", |n| n * n.ln()),
+            ("grows faster than n log n", |n| n * n),
         ];
         for (want, f) in cases {
             let s = slope(&curve(f)).unwrap();

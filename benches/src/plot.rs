@@ -23,7 +23,7 @@ pub struct Figure {
 }
 
 /// Statistics drawn dashed (the other one of a pair is solid).
-const DASHED: &[&str] = &["p99", "load", "no budget"];
+const DASHED: &[&str] = &["p99", "load", "no budget", "16 MiB budget"];
 
 /// 64 MiB, in the capacity figure's unit.
 const CEILING_MIB: f64 = 64.0;
@@ -96,13 +96,15 @@ pub const FIGURES: &[Figure] = &[
         id: "sync",
         title: "First sync from the reference backend, org of n",
         y_label: "seconds",
-        stats: &["64 MiB budget"],
+        stats: &["64 MiB budget", "16 MiB budget"],
         ceiling: None,
     },
 ];
 
-/// Line colours (Okabe–Ito, readable by colour-blind readers), by system.
+/// Line colours (Okabe–Ito, readable by colour-blind readers), by system,
+/// in drawing and legend order (the reference line first, under the rest).
 const SYSTEMS: &[(&str, &str)] = &[
+    ("all offered", "#AAAAAA"),
     ("Satchel", "#0072B2"),
     ("Satchel (wasm)", "#56B4E9"),
     ("SQLite", "#D55E00"),
@@ -110,7 +112,6 @@ const SYSTEMS: &[(&str, &str)] = &[
     ("NDJSON", "#777777"),
     ("NDJSON + gzip", "#009E73"),
     ("NDJSON + zstd", "#E69F00"),
-    ("all offered", "#AAAAAA"),
 ];
 
 fn colour(system: &str) -> &'static str {
@@ -252,7 +253,7 @@ pub fn write(
         for n in &sizes {
             let _ = write!(body, " {} |", svg::compact(*n as f64));
         }
-        let _ = writeln!(body, " log-log slope | grows |");
+        let _ = writeln!(body, " log-log slope | growth |");
         let _ = writeln!(body, "|---|{}---:|---|", "---:|".repeat(sizes.len()));
         for s in &lines {
             let _ = write!(body, "| {} |", s.label());
@@ -270,7 +271,7 @@ pub fn write(
                     if s.system.starts_with("Satchel") {
                         let _ = writeln!(
                             summary,
-                            "- {}: {} ({}) grows {name} (slope {k:.2}, {}–{}).",
+                            "- {}: {} ({}) {name} (slope {k:.2}, {}–{}).",
                             fig.title,
                             s.label(),
                             fig.y_label,
@@ -333,10 +334,10 @@ mod tests {
         assert!(md.contains("![Get one account by id](plots/get.svg)"));
         // Satchel before SQLite, p50 before p99.
         let p50 = md
-            .find("| Satchel, p50 | 5.00 | 5.00 | 0.00 | constant |")
+            .find("| Satchel, p50 | 5.00 | 5.00 | 0.00 | stays constant |")
             .unwrap();
         let p99 = md
-            .find("| Satchel, p99 | 40.0 | 400 | 1.00 | linearly (n) |")
+            .find("| Satchel, p99 | 40.0 | 400 | 1.00 | grows linearly (n) |")
             .unwrap();
         let sqlite = md
             .find("| SQLite, p50 | 10.0 | – | – | one size |")
