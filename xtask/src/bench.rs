@@ -69,7 +69,7 @@ const FULL: &[Sweep] = &[
     Sweep {
         command: "search",
         sizes: &[10_000, 100_000, 500_000],
-        args: &["--queries", "2000"],
+        args: &["--queries", "1000"],
         largest: &[],
     },
     Sweep {
@@ -176,6 +176,17 @@ pub fn run(quick: bool) {
     if !quick || !wasm.join("pkg-node/satchel_wasm.js").exists() {
         crate::wasm::build();
     }
+    if !quick {
+        let mut sizes = Command::new("node");
+        sizes
+            .current_dir(&wasm)
+            .args(["scripts/sizes.mjs", "--results"])
+            .arg(&results);
+        timed("wasm package sizes", sizes, &mut failed);
+    }
+    // Every run, smallest org first across benchmarks: a study stopped
+    // early still has every figure at the small sizes.
+    let mut runs: Vec<(u64, String, Command)> = Vec::new();
     for sweep in if quick { QUICK } else { FULL } {
         for (i, n) in sweep.sizes.iter().enumerate() {
             let mut cmd = Command::new(&exe);
@@ -185,37 +196,20 @@ pub fn run(quick: bool) {
                 .args(sweep.args)
                 .arg("--jsonl")
                 .arg(&samples);
-            let largest = i + 1 == sweep.sizes.len();
-            if largest {
+            if i + 1 == sweep.sizes.len() {
                 cmd.args(sweep.largest).arg("--results").arg(&results);
             }
-            timed(
-                &format!("{} at {n} accounts", sweep.command),
-                cmd,
-                &mut failed,
-            );
+            runs.push((*n, format!("{} at {n} accounts", sweep.command), cmd));
         }
     }
     if !quick {
         let mut retention = Command::new(&exe);
         retention
             .current_dir(root())
-            .args(["retention", "--accounts", "200000", "--results"]);
-        retention.arg(&results);
-        timed(
-            "retention replay (200,000 accounts, 3 seeds, 3 reps)",
-            retention,
-            &mut failed,
-        );
-    }
-
-    if !quick {
-        let mut sizes = Command::new("node");
-        sizes
-            .current_dir(&wasm)
-            .args(["scripts/sizes.mjs", "--results"])
+            .args(["retention", "--accounts", "200000", "--results"])
             .arg(&results);
-        timed("wasm package sizes", sizes, &mut failed);
+        let name = "retention replay (200,000 accounts, 3 seeds, 3 reps)";
+        runs.push((200_000, name.into(), retention));
     }
     let sizes = if quick { WASM_QUICK } else { WASM_FULL };
     for (i, n) in sizes.iter().enumerate() {
@@ -226,17 +220,18 @@ pub fn run(quick: bool) {
             .arg("scripts/bench.mjs")
             .args(["--accounts", &n.to_string()])
             .args(["--capacity", &capacity.to_string()])
-            .args(["--queries", if quick { "200" } else { "2000" }])
+            .args(["--queries", if quick { "200" } else { "1000" }])
             .arg("--jsonl")
             .arg(&samples);
         if largest {
             node.arg("--results").arg(&results);
         }
-        timed(
-            &format!("wasm package beside sql.js at {n} accounts"),
-            node,
-            &mut failed,
-        );
+        let name = format!("wasm package beside sql.js at {n} accounts");
+        runs.push((*n, name, node));
+    }
+    runs.sort_by_key(|r| r.0);
+    for (_, name, cmd) in runs {
+        timed(&name, cmd, &mut failed);
     }
 
     let mut plot = Command::new(&exe);
@@ -266,7 +261,7 @@ pub fn run(quick: bool) {
         }
         exit(1);
     }
-    check_outputs(&results, &plots);
+    check_outputs(&results, &plots, &samples);
     println!(
         "\nscaling study ({mode}): {} and {}",
         results.display(),
@@ -274,10 +269,26 @@ pub fn run(quick: bool) {
     );
 }
 
-/// The study's own check: every figure's plot was drawn and is linked.
-fn check_outputs(results: &Path, plots: &Path) {
+/// The study's own check: every system was measured, every figure's plot
+/// was drawn and is linked.
+fn check_outputs(results: &Path, plots: &Path, samples: &Path) {
+    let measured = std::fs::read_to_string(samples).unwrap_or_else(|e| fail(samples, e));
+    let mut missing: Vec<&str> = [
+        "Satchel",
+        "SQLite",
+        "Satchel (wasm)",
+        "sql.js (wasm)",
+        "NDJSON + gzip",
+        "NDJSON + zstd",
+    ]
+    .into_iter()
+    .filter(|system| !measured.contains(&format!("\"system\":\"{system}\"")))
+    .collect();
+    if !missing.is_empty() {
+        eprintln!("xtask bench: no samples of {missing:?}");
+        exit(1);
+    }
     let text = std::fs::read_to_string(results).unwrap_or_else(|e| fail(results, e));
-    let mut missing = Vec::new();
     for fig in [
         "capacity",
         "kept",
