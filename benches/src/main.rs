@@ -131,9 +131,13 @@ enum Command {
         /// The command that ran the whole study, for the record.
         #[arg(long, default_value = "cargo xtask bench")]
         command: String,
-        /// When the study started (Unix seconds), to state how long it took.
+        /// How long the study's measurements took, in minutes.
         #[arg(long)]
-        started: Option<u64>,
+        minutes: Option<f64>,
+        /// The load average (1, 5, 15 min) when the last measurement ended
+        /// (default: now, from /proc/loadavg).
+        #[arg(long)]
+        load: Option<String>,
     },
     /// The backend child of `sync` (not for direct use).
     #[command(hide = true)]
@@ -226,9 +230,10 @@ fn main() {
             svg_dir,
             link_prefix,
             command,
-            started,
+            minutes,
+            load,
         } => {
-            let markdown = draw(&samples, &svg_dir, &link_prefix, &command, started);
+            let markdown = draw(&samples, &svg_dir, &link_prefix, &command, minutes, load);
             // The study's own command, not this step's, heads the section.
             finish("scaling", &markdown, &command, cli.results.as_deref());
             return;
@@ -262,7 +267,8 @@ fn draw(
     svg_dir: &std::path::Path,
     link_prefix: &str,
     command: &str,
-    started: Option<u64>,
+    minutes: Option<f64>,
+    load: Option<String>,
 ) -> String {
     let mut all = Vec::new();
     for f in files {
@@ -281,19 +287,21 @@ fn draw(
             }
         }
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let run = plot::RunInfo {
         command,
         machine: density::machine(),
-        load: std::fs::read_to_string("/proc/loadavg")
-            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
-            .unwrap_or_else(|_| "unknown".into()),
-        minutes: started.map(|s| now.saturating_sub(s) as f64 / 60.0),
+        load: load.unwrap_or_else(load_average),
+        minutes,
     };
     plot::write(&all, svg_dir, link_prefix, &run).unwrap_or_else(|e| {
         eprintln!("satchel-benches plot: {}: {e}", svg_dir.display());
         std::process::exit(1)
     })
+}
+
+/// The load average over 1, 5 and 15 minutes, from /proc/loadavg.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|_| "unknown".into())
 }

@@ -182,8 +182,8 @@ fn value(v: f64) -> String {
     format!("{v:.digits$}")
 }
 
-fn growth_of(s: &Series) -> Option<(f64, &'static str)> {
-    let k = growth::slope(&s.points)?;
+fn growth_of(points: &[(u64, f64)]) -> Option<(f64, &'static str)> {
+    let k = growth::slope(points)?;
     Some((k, growth::name(k)))
 }
 
@@ -207,12 +207,13 @@ pub fn write(
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "Machine: {}. Load average when the run ended (1, 5, 15 min): {}{}. \
+        "Machine: {}. Load average when the last measurement ended (1, 5, 15 min): {}{}. \
          Command: `{}`.\n",
         run.machine,
         run.load,
-        run.minutes
-            .map_or(String::new(), |m| format!("; the run took {m:.0} minutes")),
+        run.minutes.map_or(String::new(), |m| format!(
+            "; the measurements took {m:.0} minutes"
+        )),
         run.command
     );
     let mut summary = String::new();
@@ -253,8 +254,15 @@ pub fn write(
         for n in &sizes {
             let _ = write!(body, " {} |", svg::compact(*n as f64));
         }
-        let _ = writeln!(body, " log-log slope | growth |");
-        let _ = writeln!(body, "|---|{}---:|---|", "---:|".repeat(sizes.len()));
+        let _ = writeln!(
+            body,
+            " log-log slope | growth | slope, two largest sizes | growth there |"
+        );
+        let _ = writeln!(
+            body,
+            "|---|{}---:|---|---:|---|",
+            "---:|".repeat(sizes.len())
+        );
         for s in &lines {
             let _ = write!(body, "| {} |", s.label());
             for n in &sizes {
@@ -265,23 +273,36 @@ pub fn write(
                     .map_or("–".into(), |p| value(p.1));
                 let _ = write!(body, " {cell} |");
             }
-            match growth_of(s) {
-                Some((k, name)) => {
-                    let _ = writeln!(body, " {k:.2} | {name} |");
+            // Over all sizes, and between the two largest: a curve that
+            // bends (a budget filling up, a tail that takes off) shows there.
+            let last = s.points.len().saturating_sub(2);
+            match (growth_of(&s.points), growth_of(&s.points[last..])) {
+                (Some((k, name)), Some((k2, name2))) => {
+                    let _ = writeln!(body, " {k:.2} | {name} | {k2:.2} | {name2} |");
                     if s.system.starts_with("Satchel") {
+                        let (from, to) = (s.points[0].0, s.points[s.points.len() - 1].0);
+                        let tail = if s.points.len() > 2 {
+                            format!(
+                                "; from {} to {}: slope {k2:.2}, {name2}",
+                                svg::compact(s.points[last].0 as f64),
+                                svg::compact(to as f64)
+                            )
+                        } else {
+                            String::new()
+                        };
                         let _ = writeln!(
                             summary,
-                            "- {}: {} ({}) {name} (slope {k:.2}, {}–{}).",
+                            "- {}: {} ({}) {name} (slope {k:.2}, {}–{}{tail}).",
                             fig.title,
                             s.label(),
                             fig.y_label,
-                            svg::compact(s.points[0].0 as f64),
-                            svg::compact(s.points[s.points.len() - 1].0 as f64),
+                            svg::compact(from as f64),
+                            svg::compact(to as f64),
                         );
                     }
                 }
-                None => {
-                    let _ = writeln!(body, " – | one size |");
+                _ => {
+                    let _ = writeln!(body, " – | one size | – | – |");
                 }
             }
         }
@@ -320,6 +341,7 @@ mod tests {
             s("get", "SQLite", "p50", 10_000, 10.0),
             s("get", "Satchel", "p99", 10_000, 40.0),
             s("get", "Satchel", "p99", 100_000, 400.0),
+            s("get", "Satchel", "p99", 1_000_000, 400.0),
             s("get", "Satchel", "p50", 10_000, 5.0),
             s("get", "Satchel", "p50", 100_000, 5.0),
             s("unknown-figure", "Satchel", "", 1, 1.0),
@@ -334,16 +356,21 @@ mod tests {
         assert!(md.contains("![Get one account by id](plots/get.svg)"));
         // Satchel before SQLite, p50 before p99.
         let p50 = md
-            .find("| Satchel, p50 | 5.00 | 5.00 | 0.00 | stays constant |")
+            .find("| Satchel, p50 | 5.00 | 5.00 | – | 0.00 | stays constant | 0.00 | stays constant |")
             .unwrap();
         let p99 = md
-            .find("| Satchel, p99 | 40.0 | 400 | 1.00 | grows linearly (n) |")
+            .find("| Satchel, p99 | 40.0 | 400 | 400 | 0.50 | grows like √n | 0.00 | stays constant |")
             .unwrap();
         let sqlite = md
-            .find("| SQLite, p50 | 10.0 | – | – | one size |")
+            .find("| SQLite, p50 | 10.0 | – | – | – | one size | – | – |")
             .unwrap();
         assert!(p50 < p99 && p99 < sqlite, "{md}");
-        assert!(md.contains("Satchel, p99 (µs per get) grows linearly (n) (slope 1.00, 10k–100k)"));
+        assert!(
+            md.contains(
+                "Satchel, p99 (µs per get) grows like √n (slope 0.50, 10k–1M; from 100k to 1M: slope 0.00, stays constant)"
+            ),
+            "{md}"
+        );
         let svg = std::fs::read_to_string(dir.join("get.svg")).unwrap();
         assert!(svg.contains("Satchel, p99") && svg.contains("stroke-dasharray"));
         assert!(!dir.join("capacity.svg").exists(), "no samples, no plot");
