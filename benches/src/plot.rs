@@ -212,7 +212,7 @@ pub fn write(
         run.machine,
         run.load,
         run.minutes.map_or(String::new(), |m| format!(
-            "; the measurements took {m:.0} minutes"
+            "; the measurements took {m:.0} min"
         )),
         run.command
     );
