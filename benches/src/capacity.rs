@@ -9,7 +9,9 @@ use satchel_core::budget::Budget;
 use satchel_core::store::{Store, StoreConfig, WriteError};
 use satchel_fixtures::OrgSpec;
 
-pub fn run(n: u64, seed: u64, budget: Budget) -> String {
+use crate::samples::Samples;
+
+pub fn run(n: u64, seed: u64, budget: Budget, out: &mut Samples) -> String {
     let spec = OrgSpec {
         accounts: n,
         seed,
@@ -43,6 +45,10 @@ pub fn run(n: u64, seed: u64, budget: Budget) -> String {
     store.compact();
     let secs = t.elapsed().as_secs_f64();
     let s = store.stats();
+    let stat = format!("{} MiB budget", budget.bytes() >> 20);
+    out.push("capacity", "Satchel", &stat, n, peak as f64 / 1_048_576.0);
+    out.push("kept", "Satchel", &stat, n, kept as f64);
+    out.push("kept", "all offered", "", n, n as f64);
     let mut md = String::new();
     let _ = writeln!(
         md,

@@ -11,9 +11,14 @@ use satchel_core::store::{Store, StoreConfig};
 use satchel_fixtures::OrgSpec;
 
 use crate::peers::{self, Sqlite};
+use crate::samples::Samples;
 use crate::timing::{latencies, percentile_us, KeyPicker};
 
-pub fn run(n: u64, seed: u64, lookups: usize) -> String {
+/// `compress_at_most`: gzip -9 and zstd -19 see the first this many records
+/// of the NDJSON (0: all). zstd -19 runs at a few MB/s, so past ~100k
+/// records it would dominate the run; per record it has converged by then
+/// (its window is 8 MiB).
+pub fn run(n: u64, seed: u64, lookups: usize, compress_at_most: u64, out: &mut Samples) -> String {
     let spec = OrgSpec {
         accounts: n,
         seed,
@@ -22,17 +27,28 @@ pub fn run(n: u64, seed: u64, lookups: usize) -> String {
     eprintln!("generating {n} accounts (seed {seed})");
     let accounts: Vec<Account> = satchel_fixtures::accounts(&spec).collect();
     let mut ndjson = Vec::new();
-    for a in &accounts {
+    let sampled = if compress_at_most == 0 {
+        n
+    } else {
+        compress_at_most.min(n)
+    };
+    let mut sample_len = 0;
+    for (i, a) in accounts.iter().enumerate() {
         serde_json::to_writer(&mut ndjson, a).unwrap();
         ndjson.push(b'\n');
+        if i as u64 + 1 == sampled {
+            sample_len = ndjson.len();
+        }
     }
     let per = |bytes: usize| bytes as f64 / n as f64;
     let mut picker = KeyPicker::new(seed ^ 0x5eed);
     let keys: Vec<usize> = (0..lookups).map(|_| picker.below(accounts.len())).collect();
 
     eprintln!("gzip -9, zstd -19");
-    let gzip = peers::gzip9(&ndjson);
-    let zstd = peers::zstd19(&ndjson);
+    // Scaled to the whole org when only a prefix was compressed.
+    let scale = |bytes: usize| (bytes as f64 * n as f64 / sampled as f64).round() as usize;
+    let gzip = scale(peers::gzip9(&ndjson[..sample_len]));
+    let zstd = scale(peers::zstd19(&ndjson[..sample_len]));
 
     eprintln!("sqlite");
     let dir = std::env::temp_dir().join(format!("satchel-bench-{}", std::process::id()));
@@ -41,7 +57,8 @@ pub fn run(n: u64, seed: u64, lookups: usize) -> String {
     let mut db = Sqlite::create(&db_path).unwrap();
     let t = Instant::now();
     db.insert_all(&accounts).unwrap();
-    let sqlite_ingest = n as f64 / t.elapsed().as_secs_f64();
+    let sqlite_secs = t.elapsed().as_secs_f64();
+    let sqlite_ingest = n as f64 / sqlite_secs;
     let sqlite_bytes = std::fs::metadata(&db_path).unwrap().len() as usize;
     let sqlite_get = latencies(&keys, |&i| {
         let got = db.get(&accounts[i].id).unwrap();
@@ -60,7 +77,8 @@ pub fn run(n: u64, seed: u64, lookups: usize) -> String {
         store.upsert(a).unwrap();
     }
     store.compact();
-    let satchel_ingest = n as f64 / t.elapsed().as_secs_f64();
+    let satchel_secs = t.elapsed().as_secs_f64();
+    let satchel_ingest = n as f64 / satchel_secs;
     let snapshot = store.snapshot();
     let satchel_get = latencies(&keys, |&i| {
         let got = store.get(&accounts[i].id);
@@ -74,12 +92,49 @@ pub fn run(n: u64, seed: u64, lookups: usize) -> String {
     let stats = store.stats();
     let _ = std::fs::remove_dir_all(&dir);
 
+    for (system, bytes) in [
+        ("NDJSON", ndjson.len()),
+        ("NDJSON + gzip", gzip),
+        ("NDJSON + zstd", zstd),
+        ("SQLite", sqlite_bytes),
+        ("Satchel", snapshot.len()),
+    ] {
+        out.push("bytes", system, "", n, per(bytes));
+    }
+    out.push("ingest", "Satchel", "", n, satchel_secs);
+    out.push("ingest", "SQLite", "", n, sqlite_secs);
+    for (system, get) in [("Satchel", &satchel_get), ("SQLite", &sqlite_get)] {
+        out.push("get", system, "p50", n, percentile_us(get, 50.0));
+        out.push("get", system, "p99", n, percentile_us(get, 99.0));
+    }
+    out.push(
+        "capacity",
+        "Satchel",
+        "no budget",
+        n,
+        stats.bytes.total() as f64 / 1_048_576.0,
+    );
+    out.push(
+        "capacity",
+        "SQLite",
+        "no budget",
+        n,
+        sqlite_bytes as f64 / 1_048_576.0,
+    );
+
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "{} accounts, seed {seed}, {}; {lookups} random get-by-id lookups.\n",
+        "{} accounts, seed {seed}, {}; {lookups} random get-by-id lookups{}.\n",
         n,
-        machine()
+        machine(),
+        if sampled < n {
+            format!(
+                "; gzip -9 and zstd -19 compress the first {sampled} records (scaled per record)"
+            )
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         md,

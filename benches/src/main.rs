@@ -7,12 +7,16 @@
 
 mod capacity;
 mod density;
+mod growth;
 mod peers;
 mod planning;
+mod plot;
 mod results;
 mod retention;
+mod samples;
 mod sealing;
 mod search;
+mod svg;
 mod sync;
 mod timing;
 
@@ -29,6 +33,9 @@ struct Cli {
     /// Rewrite this results file's section for the run (e.g. benches/RESULTS.md).
     #[arg(long, global = true)]
     results: Option<PathBuf>,
+    /// Append the run's measurements to this file as JSON lines (for `plot`).
+    #[arg(long, global = true)]
+    jsonl: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -42,6 +49,9 @@ enum Command {
         /// Get-by-id lookups to time.
         #[arg(long, default_value_t = 20_000)]
         lookups: usize,
+        /// gzip and zstd compress at most this many records (0: all).
+        #[arg(long, default_value_t = 0)]
+        compress_at_most: u64,
     },
     /// Stream accounts into a store capped at a budget; report how many it keeps.
     Capacity {
@@ -106,6 +116,29 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
     },
+    /// Draw the scaling plots (SVG) and write their tables from the samples
+    /// of `--jsonl` runs; with `--results`, as that file's `scaling` section.
+    Plot {
+        /// Sample files (JSON lines); missing files are skipped with a note.
+        #[arg(long, value_delimiter = ',', required = true)]
+        samples: Vec<PathBuf>,
+        /// Where the SVG files go.
+        #[arg(long)]
+        svg_dir: PathBuf,
+        /// How the results file links to `svg_dir` (e.g. `plots/`).
+        #[arg(long, default_value = "plots/")]
+        link_prefix: String,
+        /// The command that ran the whole study, for the record.
+        #[arg(long, default_value = "cargo xtask bench")]
+        command: String,
+        /// How long the study's measurements took, in minutes.
+        #[arg(long)]
+        minutes: Option<f64>,
+        /// The load average (1, 5, 15 min) when the last measurement ended
+        /// (default: now, from /proc/loadavg).
+        #[arg(long)]
+        load: Option<String>,
+    },
     /// The backend child of `sync` (not for direct use).
     #[command(hide = true)]
     SyncBackend {
@@ -132,12 +165,17 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let mut out = samples::Samples::default();
     let (section, markdown) = match cli.command {
         Command::Density {
             accounts,
             seed,
             lookups,
-        } => ("density", density::run(accounts, seed, lookups)),
+            compress_at_most,
+        } => (
+            "density",
+            density::run(accounts, seed, lookups, compress_at_most, &mut out),
+        ),
         Command::Retention {
             accounts,
             seeds,
@@ -153,14 +191,20 @@ fn main() {
             seed,
             budget,
             rules,
-        } => ("plan", planning::run(accounts, seed, budget, &rules)),
+        } => (
+            "plan",
+            planning::run(accounts, seed, budget, &rules, &mut out),
+        ),
         Command::Search {
             accounts,
             seed,
             queries,
             rules,
-        } => ("search", search::run(accounts, seed, queries, &rules)),
-        Command::Seal { accounts, seed } => ("seal", sealing::run(accounts, seed)),
+        } => (
+            "search",
+            search::run(accounts, seed, queries, &rules, &mut out),
+        ),
+        Command::Seal { accounts, seed } => ("seal", sealing::run(accounts, seed, &mut out)),
         Command::Sync {
             accounts,
             seed,
@@ -168,7 +212,10 @@ fn main() {
             rules,
             me,
             db,
-        } => ("sync", sync::run(accounts, seed, &budget, &rules, &me, db)),
+        } => (
+            "sync",
+            sync::run(accounts, seed, &budget, &rules, &me, db, &mut out),
+        ),
         Command::SyncBackend { accounts, seed, db } => {
             sync::backend(accounts, seed, db);
             return;
@@ -177,15 +224,84 @@ fn main() {
             accounts,
             seed,
             budget,
-        } => ("capacity", capacity::run(accounts, seed, budget)),
+        } => ("capacity", capacity::run(accounts, seed, budget, &mut out)),
+        Command::Plot {
+            samples,
+            svg_dir,
+            link_prefix,
+            command,
+            minutes,
+            load,
+        } => {
+            let markdown = draw(&samples, &svg_dir, &link_prefix, &command, minutes, load);
+            // The study's own command, not this step's, heads the section.
+            finish("scaling", &markdown, &command, cli.results.as_deref());
+            return;
+        }
     };
+    if let Some(path) = &cli.jsonl {
+        if let Err(e) = out.append_to(path) {
+            eprintln!("satchel-benches: {}: {e}", path.display());
+            std::process::exit(1);
+        }
+    }
+    let command = format!("cargo run --release -p satchel-benches -- {command_line}");
+    finish(section, &markdown, &command, cli.results.as_deref());
+}
+
+/// Prints a section and, with `--results`, writes it into that file.
+fn finish(section: &str, markdown: &str, command: &str, results: Option<&std::path::Path>) {
     println!("{markdown}");
-    if let Some(path) = cli.results {
-        let command = format!("cargo run --release -p satchel-benches -- {command_line}");
-        if let Err(e) = results::write_section(&path, section, &command, &markdown) {
+    if let Some(path) = results {
+        if let Err(e) = results::write_section(path, section, command, markdown) {
             eprintln!("satchel-benches: {}: {e}", path.display());
             std::process::exit(1);
         }
         println!("wrote section `{section}` of {}", path.display());
     }
+}
+
+/// The `plot` command: samples in, SVGs and the section's markdown out.
+fn draw(
+    files: &[PathBuf],
+    svg_dir: &std::path::Path,
+    link_prefix: &str,
+    command: &str,
+    minutes: Option<f64>,
+    load: Option<String>,
+) -> String {
+    let mut all = Vec::new();
+    for f in files {
+        if !f.exists() {
+            eprintln!(
+                "satchel-benches plot: {} does not exist; skipped",
+                f.display()
+            );
+            continue;
+        }
+        match samples::read(f) {
+            Ok(s) => all.extend(s),
+            Err(e) => {
+                eprintln!("satchel-benches plot: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let run = plot::RunInfo {
+        command,
+        machine: density::machine(),
+        load: load.unwrap_or_else(load_average),
+        minutes,
+    };
+    plot::write(&all, svg_dir, link_prefix, &run).unwrap_or_else(|e| {
+        eprintln!("satchel-benches plot: {}: {e}", svg_dir.display());
+        std::process::exit(1)
+    })
+}
+
+/// The load average over 1, 5 and 15 minutes, from /proc/loadavg.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|_| "unknown".into())
 }

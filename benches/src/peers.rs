@@ -125,3 +125,54 @@ pub fn gzip9(bytes: &[u8]) -> usize {
 pub fn zstd19(bytes: &[u8]) -> usize {
     zstd::bulk::compress(bytes, 19).unwrap().len()
 }
+
+/// A general-purpose compressor at its everyday level, for saving an org as
+/// a compressed NDJSON file.
+#[derive(Clone, Copy)]
+pub enum Codec {
+    /// gzip -6 (flate2's default).
+    Gzip,
+    /// zstd -3 (the CLI's default).
+    Zstd,
+}
+
+/// Saves `accounts` as compressed NDJSON and loads them back into the
+/// model; returns (save, load) seconds. Checks the load gives them all back.
+pub fn ndjson_round_trip(accounts: &[Account], codec: Codec) -> (f64, f64) {
+    use std::io::Read;
+    let t = std::time::Instant::now();
+    let mut text = Vec::new();
+    for a in accounts {
+        serde_json::to_writer(&mut text, a).unwrap();
+        text.push(b'\n');
+    }
+    let packed = match codec {
+        Codec::Gzip => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(&text).unwrap();
+            enc.finish().unwrap()
+        }
+        Codec::Zstd => zstd::bulk::compress(&text, 3).unwrap(),
+    };
+    let save = t.elapsed().as_secs_f64();
+    drop(text);
+    let t = std::time::Instant::now();
+    let text = match codec {
+        Codec::Gzip => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&packed[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        }
+        Codec::Zstd => zstd::stream::decode_all(&packed[..]).unwrap(),
+    };
+    let back: Vec<Account> = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let load = t.elapsed().as_secs_f64();
+    assert_eq!(back.len(), accounts.len(), "NDJSON round trip lost records");
+    (save, load)
+}

@@ -11,6 +11,8 @@ use satchel_core::rules::RankRules;
 use satchel_core::score::{Candidate, RankContext};
 use satchel_fixtures::OrgSpec;
 
+use crate::samples::Samples;
+
 fn cost(a: &Account) -> usize {
     plan::record_cost(postcard::to_allocvec(a).map_or(0, |v| v.len()))
 }
@@ -19,7 +21,7 @@ fn stub_cost(a: &Account) -> usize {
     plan::stub_cost(&a.id, a.display_name())
 }
 
-pub fn run(n: u64, seed: u64, budget: Budget, rules_path: &str) -> String {
+pub fn run(n: u64, seed: u64, budget: Budget, rules_path: &str, out: &mut Samples) -> String {
     let rules = RankRules::from_json(&std::fs::read_to_string(rules_path).expect("rules file"))
         .expect("rules");
     let spec = OrgSpec {
@@ -69,6 +71,7 @@ pub fn run(n: u64, seed: u64, budget: Budget, rules_path: &str) -> String {
     }
     let secs = t.elapsed().as_secs_f64();
     let sum = planner.summary();
+    out.push("plan", "Satchel", "", n, secs);
     let mine = accounts.iter().filter(|a| a.owner == ctx.me).count();
     let mut md = String::new();
     let _ = writeln!(

@@ -11,8 +11,10 @@ use satchel_core::store::{Store, StoreConfig};
 use satchel_fixtures::OrgSpec;
 
 use crate::density::machine;
+use crate::peers;
+use crate::samples::Samples;
 
-pub fn run(n: u64, seed: u64) -> String {
+pub fn run(n: u64, seed: u64, out: &mut Samples) -> String {
     let p = KdfParams::HANDHELD;
     let key = DataKey([0x42; 32]);
     let wrapped = seal::wrap_with_pin(&key, b"2468", p, &[7; SALT_LEN], &[8; NONCE_LEN]).unwrap();
@@ -32,10 +34,27 @@ pub fn run(n: u64, seed: u64) -> String {
         ..StoreConfig::default()
     };
     let mut store = Store::with_config(Budget::new(usize::MAX), config);
-    store.upsert_batch(accounts).unwrap();
+    store.upsert_batch(accounts.clone()).unwrap();
     store.compact();
+    let t = Instant::now();
     let snapshot = store.snapshot();
+    let save_ms = t.elapsed().as_secs_f64() * 1e3;
     drop(store);
+    out.push("snapshot", "Satchel", "save", n, save_ms);
+    for (system, (save, load)) in [
+        (
+            "NDJSON + gzip",
+            peers::ndjson_round_trip(&accounts, peers::Codec::Gzip),
+        ),
+        (
+            "NDJSON + zstd",
+            peers::ndjson_round_trip(&accounts, peers::Codec::Zstd),
+        ),
+    ] {
+        out.push("snapshot", system, "save", n, save * 1e3);
+        out.push("snapshot", system, "load", n, load * 1e3);
+    }
+    drop(accounts);
     let t = Instant::now();
     let sealed = seal::seal(&key, Kind::Snapshot, &[9; NONCE_LEN], &snapshot);
     let seal_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -47,6 +66,7 @@ pub fn run(n: u64, seed: u64) -> String {
     let (store, _) = Store::open(Some(&opened), None, Budget::new(usize::MAX), config).unwrap();
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     assert_eq!(store.len() as u64, n);
+    out.push("snapshot", "Satchel", "load", n, load_ms);
     let mb = snapshot.len() as f64 / 1e6;
 
     let mut md = String::new();
@@ -76,6 +96,10 @@ pub fn run(n: u64, seed: u64) -> String {
         mb / open_ms * 1e3
     );
     let _ = writeln!(md, "| then load the store from it | {load_ms:.0} ms |");
+    let _ = writeln!(
+        md,
+        "| (write the unsealed snapshot from the store) | {save_ms:.0} ms |"
+    );
     let _ = writeln!(
         md,
         "\nA handheld's CPU is several times slower than this machine's; the KDF cost is \

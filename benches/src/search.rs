@@ -16,6 +16,7 @@ use satchel_core::store::{Store, StoreConfig};
 use satchel_fixtures::OrgSpec;
 
 use crate::density::machine;
+use crate::samples::Samples;
 use crate::timing::{latencies, percentile_us, KeyPicker};
 
 /// What a rep types: the first 2 to 4 letters of a word of a name, company or
@@ -78,7 +79,7 @@ fn fts_prefix(q: &str) -> String {
         .join(" AND ")
 }
 
-pub fn run(n: u64, seed: u64, queries: usize, rules_path: &str) -> String {
+pub fn run(n: u64, seed: u64, queries: usize, rules_path: &str, out: &mut Samples) -> String {
     let spec = OrgSpec {
         accounts: n,
         seed,
@@ -222,6 +223,15 @@ pub fn run(n: u64, seed: u64, queries: usize, rules_path: &str) -> String {
     assert_eq!(sqlite_hits, total, "sqlite missed queries");
 
     let p = |d: &[Duration], q: f64| percentile_us(d, q);
+    for (figure, system, d) in [
+        ("prefix", "Satchel", &satchel_prefix),
+        ("prefix", "SQLite", &sqlite_prefix),
+        ("substring", "Satchel", &satchel_substring),
+        ("substring", "SQLite", &sqlite_substring),
+    ] {
+        out.push(figure, system, "p50", n, p(d, 50.0));
+        out.push(figure, system, "p99", n, p(d, 99.0));
+    }
     let mut md = String::new();
     let _ = writeln!(
         md,

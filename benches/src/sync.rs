@@ -25,6 +25,8 @@ use satchel_core::sync::{Action, SyncConfig, SyncSession, SyncState};
 use satchel_fixtures::serve::{serve, ServeConfig, DEFAULT_TOKEN};
 use satchel_fixtures::OrgSpec;
 
+use crate::samples::Samples;
+
 /// The child side: serves the org on a free port of 127.0.0.1, prints its
 /// URL on stdout, and stops when its stdin closes (its parent is gone).
 pub fn backend(accounts: u64, seed: u64, db: Option<PathBuf>) {
@@ -231,6 +233,7 @@ pub fn run(
     rules_path: &str,
     me: &str,
     db: Option<PathBuf>,
+    out: &mut Samples,
 ) -> String {
     let text = std::fs::read_to_string(rules_path).unwrap_or_else(|e| panic!("{rules_path}: {e}"));
     let rules = RankRules::from_json(&text).unwrap_or_else(|e| panic!("{rules_path}: {e}"));
@@ -256,6 +259,10 @@ pub fn run(
     let backend_hwm = vm_hwm(&backend.child.id().to_string()).unwrap_or(0);
     let fill = backend.fill.clone();
     drop(backend);
+    for r in &rows {
+        let stat = format!("{} MiB budget", r.budget.bytes() >> 20);
+        out.push("sync", "Satchel", &stat, n, r.secs);
+    }
 
     let mut md = String::new();
     let _ = writeln!(

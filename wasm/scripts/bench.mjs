@@ -5,6 +5,7 @@
 //
 //   node scripts/bench.mjs [--accounts 100000] [--capacity 400000]
 //                          [--queries 2000] [--seed 1] [--results FILE]
+//                          [--jsonl FILE]
 //
 // sql.js's stock build has FTS4 (not FTS5): words are indexed with
 // `unicode61 "remove_diacritics=2"` over name, company and city, queried
@@ -14,7 +15,11 @@
 // module's memory.
 // `--results FILE` writes the tables between `<!-- bench:wasm:begin -->`
 // and `<!-- bench:wasm:end -->` of FILE (benches/RESULTS.md).
-import { readFileSync, writeFileSync } from "node:fs";
+// `--jsonl FILE` appends the measurements as JSON lines in the shape of
+// benches/src/samples.rs, for `cargo xtask bench`'s plots.
+// `--capacity 0` skips the capacity run.
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { cpus } from "node:os";
@@ -92,7 +97,8 @@ const satchel = {};
   for (let at = 0; at < residentText.length; at += CHUNK) store.ingestNdjson(residentText.slice(at, at + CHUNK));
   store.finishIngest();
   store.compact();
-  satchel.ingest = N / ((Date.now() - t) / 1000);
+  satchel.secs = (Date.now() - t) / 1000;
+  satchel.ingest = N / satchel.secs;
   if (store.length !== N) throw new Error(`satchel holds ${store.length} of ${N}: raise the budget or lower --accounts`);
   for (const id of ids) store.get(id);
   satchel.get = timed(ids, (id) => { if (!store.get(id)) throw new Error(`satchel lost ${id}`); });
@@ -138,7 +144,8 @@ const sqlite = {};
   const before = heap();
   const t = Date.now();
   const db = sqliteWith(resident);
-  sqlite.ingest = N / ((Date.now() - t) / 1000);
+  sqlite.secs = (Date.now() - t) / 1000;
+  sqlite.ingest = N / sqlite.secs;
   const get = db.prepare("SELECT doc FROM accounts WHERE id = ?");
   const getOne = (id) => {
     get.bind([id]);
@@ -170,8 +177,9 @@ const sqlite = {};
 
 // Capacity inside 64 MiB.
 console.error(`capacity: up to ${CAPACITY} accounts`);
-let satchelHeld, satchelPeak;
-{
+let satchelHeld = 0;
+let satchelPeak = 0;
+if (CAPACITY > 0) {
   const store = new Store({ budget: BUDGET, journal: false });
   store.setRules(fieldRepRules);
   store.setContext({ me: accounts[0].owner, territories: [accounts[0].territory], now: NOW });
@@ -186,7 +194,7 @@ let satchelHeld, satchelPeak;
   store.free();
 }
 let sqliteHeld = 0;
-{
+if (CAPACITY > 0) {
   const before = heap();
   const db = sqliteWith(lines.slice(0, CAPACITY), (n) => {
     if (heap() - before > CAP) return false;
@@ -213,6 +221,26 @@ const md = [
   `Inside 64 MiB of wasm memory, offered ${CAPACITY} accounts: Satchel keeps **${satchelHeld}** (budget ${BUDGET}, ranked by fixtures/rules/field-rep.json; module peak ${(satchelPeak / 1048576).toFixed(1)} MiB), sql.js holds **${sqliteHeld}** before its memory passes 64 MiB (it has no budget: it grows until the tab dies).`,
 ].join("\n");
 console.log(md);
+
+const jsonl = arg("jsonl", null);
+if (jsonl) {
+  const samples = [];
+  const push = (figure, system, stat, n, value) => samples.push(JSON.stringify({ figure, system, stat, n, value }));
+  for (const [system, r, budget] of [["Satchel (wasm)", satchel, `${BUDGET.replace("MiB", " MiB")} budget`], ["sql.js (wasm)", sqlite, "no budget"]]) {
+    push("ingest", system, "", N, r.secs);
+    push("get", system, "p50", N, pct(r.get, 50));
+    push("get", system, "p99", N, pct(r.get, 99));
+    push("prefix", system, "p50", N, pct(r.search, 50));
+    push("prefix", system, "p99", N, pct(r.search, 99));
+    push("capacity", system, budget, N, r.memory / 1048576);
+  }
+  if (CAPACITY > 0) {
+    push("kept", "Satchel (wasm)", `${BUDGET.replace("MiB", " MiB")} budget`, CAPACITY, satchelHeld);
+    push("kept", "sql.js (wasm)", "", CAPACITY, sqliteHeld);
+  }
+  mkdirSync(path.dirname(jsonl), { recursive: true });
+  appendFileSync(jsonl, samples.join("\n") + "\n");
+}
 
 const at = process.argv.indexOf("--results");
 if (at > 0) {

@@ -9,6 +9,9 @@
 //! - `cargo xtask wasm [--million]`: builds the npm packages (web, node,
 //!   legacy MVP), validates and measures them, runs their Node tests
 //!   (`--million`: also streams a 1,000,000-account org into the wasm store).
+//! - `cargo xtask bench [--quick]`: the scaling study: every benchmark at
+//!   several sizes beside its peers, SVG plots and `benches/RESULTS.md`
+//!   (`--quick`: small sizes into `target/bench/quick/`; part of `test`).
 //! - `cargo xtask web`: builds the app (`web/`) and runs its tests in Debian's
 //!   Chromium (installed with apt-get when missing) against the reference
 //!   backend; part of `cargo xtask test`.
@@ -19,6 +22,7 @@
 //! wasm-pack, wasm-bindgen-cli and the npm devDependencies (binaryen, wabt)
 //! when missing.
 
+mod bench;
 mod fuzz;
 mod wasm;
 mod web;
@@ -37,9 +41,10 @@ fn main() {
         }
         Some("test") => test(quick),
         Some("wasm") => wasm::run(args.iter().any(|a| a == "--million")),
+        Some("bench") => bench::run(quick),
         Some("web") => web::run(false),
         _ => {
-            eprintln!("usage: cargo xtask demo [--accounts N | --cli] | cargo xtask test [--quick] | cargo xtask wasm [--million] | cargo xtask web");
+            eprintln!("usage: cargo xtask demo [--accounts N | --cli] | cargo xtask test [--quick] | cargo xtask bench [--quick] | cargo xtask wasm [--million] | cargo xtask web");
             exit(2);
         }
     }
@@ -196,23 +201,10 @@ fn test(quick: bool) {
         ]);
         step(&format!("core builds no_std for {target}"), build);
     }
-    let (capacity, density) = if quick {
-        ("100000", "5000")
-    } else {
-        ("1000000", "20000")
-    };
+    let capacity = if quick { "100000" } else { "1000000" };
     bench(
         &format!("{capacity} accounts into a 64 MiB budget"),
         &["capacity", "--accounts", capacity, "--budget", "64MiB"],
-    );
-    bench(
-        &format!("density benchmark smoke ({density} accounts)"),
-        &["density", "--accounts", density, "--lookups", "2000"],
-    );
-    let plan_n = if quick { "50000" } else { "200000" };
-    bench(
-        &format!("planner benchmark smoke ({plan_n} accounts)"),
-        &["plan", "--accounts", plan_n],
     );
     bench(
         "retention replay smoke (5,000 accounts, 2 reps)",
@@ -226,16 +218,11 @@ fn test(quick: bool) {
             "2",
         ],
     );
-    bench(
-        "sync benchmark smoke (20,000 accounts, backend in a child process)",
-        &["sync", "--accounts", "20000"],
-    );
-    bench(
-        "search benchmark smoke (10,000 accounts, vs SQLite FTS5)",
-        &["search", "--accounts", "10000", "--queries", "400"],
-    );
     fuzz::smoke(if quick { 3 } else { 10 });
     wasm::run(false);
+    // Every other benchmark at two small sizes, with the wasm package and
+    // sql.js, through the plots: the scaling study's code cannot rot.
+    bench::run(true);
     web::run(true);
     println!("\nall checks passed");
 }
