@@ -81,7 +81,7 @@ fn a_small_budget_refuses_what_does_not_fit_and_says_so() {
     let out = satchel(&[
         "import",
         "--budget",
-        "4KiB",
+        "16KiB",
         input.to_str().unwrap(),
         "-o",
         store.to_str().unwrap(),
@@ -95,7 +95,7 @@ fn a_small_budget_refuses_what_does_not_fit_and_says_so() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     assert!(refused > 0 && refused < 400, "{stdout}");
-    let stats = satchel(&["stats", store.to_str().unwrap(), "--budget", "4KiB"]);
+    let stats = satchel(&["stats", store.to_str().unwrap(), "--budget", "16KiB"]);
     assert!(
         stats.status.success(),
         "{}",

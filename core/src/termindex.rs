@@ -279,6 +279,22 @@ fn decode_page(page: &Page, out: &mut Vec<Posting>) {
     });
 }
 
+/// Capacity of the decode buffer for an index of `postings`: a page plus the
+/// posting being inserted. No page holds more than the index does, so a small
+/// store does not pay for a full page's buffer (25 KB) up front; it grows in
+/// powers of two to keep reallocations few.
+fn decoded_capacity(postings: usize) -> usize {
+    postings.max(16).next_power_of_two().min(MAX_PAGE_POSTINGS) + 1
+}
+
+/// Grows the (empty) decode buffer to [`decoded_capacity`] of `postings`.
+fn hold_decoded(decoded: &mut Vec<Posting>, postings: usize) {
+    let target = decoded_capacity(postings);
+    if target > decoded.capacity() {
+        decoded.reserve_exact(target - decoded.len());
+    }
+}
+
 /// A page of `postings` (sorted, non-empty), encoded through `scratch`.
 fn page_of_postings(postings: &[Posting], scratch: &mut Vec<u8>) -> Page {
     encode(postings, scratch);
@@ -316,7 +332,7 @@ impl TermIndex {
         n * MAX_INSERT_BYTES
             + growth_bytes(&self.pages, MAX_NEW_PAGES * n)
             + growth_bytes(&self.marks, MAX_NEW_PAGES * n)
-            + (MAX_PAGE_POSTINGS + 1).saturating_sub(self.decoded.capacity())
+            + decoded_capacity(self.postings + n).saturating_sub(self.decoded.capacity())
                 * core::mem::size_of::<Posting>()
             + (PAGE_BYTES + PAGE_SLACK + MAX_GROWTH_BYTES).saturating_sub(self.scratch.capacity())
     }
@@ -336,7 +352,7 @@ impl TermIndex {
 
     /// Adds `p`, whose mark is `mark`; true if it was not there.
     pub fn insert_marked(&mut self, p: Posting, mark: u16) -> bool {
-        grow_to(&mut self.decoded, MAX_PAGE_POSTINGS + 1);
+        hold_decoded(&mut self.decoded, self.postings + 1);
         grow_to(
             &mut self.scratch,
             PAGE_BYTES + PAGE_SLACK + MAX_GROWTH_BYTES,
@@ -582,7 +598,7 @@ impl TermIndex {
         ix.marks.shrink_to_fit();
         // Removal must never need room: its buffers are held from here on.
         ix.scratch = Vec::with_capacity(PAGE_BYTES + PAGE_SLACK + MAX_GROWTH_BYTES);
-        ix.decoded = Vec::with_capacity(MAX_PAGE_POSTINGS + 1);
+        hold_decoded(&mut ix.decoded, ix.postings);
         Ok(ix)
     }
 }
