@@ -268,7 +268,7 @@ pub fn run(n: u64, seed: u64, queries: usize, rules_path: &str, out: &mut Sample
     );
     let _ = writeln!(
         md,
-        "\nSatchel ÷ SQLite, prefix p99: {:.2} (goal ≤ 0.5); Satchel prefix p99 {:.2} ms (goal ≤ 2 ms); \
+        "\nSatchel ÷ SQLite, prefix p99: {:.3} (goal ≤ 0.5); Satchel prefix p99 {:.2} ms (goal ≤ 2 ms); \
          index {:.1} bytes/record (goal ≤ 24). Satchel's figure includes the filter postings \
          (territory, owner, stage, tags, next visit, last contact) and the scores; SQLite's \
          tables index the text only. SQLite ranks by bm25, Satchel by match class then \
