@@ -398,10 +398,15 @@ impl SearchIndex {
                 .map(|b| Cell::new(u16::from_le_bytes([b[0], b[1]]))),
         );
         let terms = TermIndex::decode(r)?;
+        // Removing a record reads its terms into the scratch, and removal
+        // must never need room: the buffer is held from here on, as the
+        // live index holds it after its first insert.
+        let mut scratch = Vec::new();
+        scratch.reserve_exact(terms::MAX_TERMS);
         Ok(Some(SearchIndex {
             terms,
             ranks,
-            scratch: Vec::new(),
+            scratch,
             disabled: false,
         }))
     }

@@ -1221,6 +1221,10 @@ impl Store {
             return Ok(());
         }
         let needed = growth_bytes(&self.pinned, word + 1 - self.pinned.len());
+        // The cache only holds what the budget has left: a pin comes first.
+        if needed > self.available() {
+            self.clear_cache();
+        }
         if needed > self.available() {
             return Err(BudgetExceeded {
                 needed,

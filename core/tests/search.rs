@@ -436,3 +436,21 @@ fn a_short_list_is_the_head_of_the_long_one_after_a_plan() {
         .iter()
         .any(|h| h.score > 0));
 }
+
+#[test]
+fn deleting_from_a_reopened_store_needs_no_room() {
+    // A reopened store's index comes from the snapshot: removing a record
+    // must not grow it (the buffers removal uses are held from the load),
+    // or a delete at a full budget would break the ceiling.
+    let store = multilingual();
+    let (mut reopened, _) =
+        Store::open(Some(&store.snapshot()), None, store.budget(), StoreConfig::default())
+            .unwrap();
+    let before = reopened.stats().bytes.search;
+    for id in ["SE1", "DE1", "ZH1", "EN2"] {
+        assert_eq!(reopened.delete(id), Ok(true));
+        let now = reopened.stats().bytes.search;
+        assert!(now <= before, "deleting {id} grew the index: {before} -> {now}");
+    }
+    assert!(find(&reopened, "müller").is_empty());
+}

@@ -189,6 +189,19 @@ fn test(quick: bool) {
         .args(["test", "--workspace"])
         .env("SATCHEL_REQUIRE_JSON_SERVER", "1");
     step("unit, property and integration tests", tests);
+    // The fuzz build stores blocks uncompressed (core's `stored-blocks`), so
+    // the kept store_ops inputs reach the sizes they crashed at only there.
+    let mut kept = cargo();
+    kept.args([
+        "test",
+        "-p",
+        "satchel-core",
+        "--features",
+        "stored-blocks",
+        "--test",
+        "fuzz_regressions",
+    ]);
+    step("kept fuzz inputs, as the fuzz build runs them", kept);
     for target in ["thumbv7em-none-eabihf", "wasm32-unknown-unknown"] {
         let mut build = cargo();
         build.args([
