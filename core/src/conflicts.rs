@@ -268,11 +268,9 @@ impl Store {
         let slot = usize::from(self.ledger().conflict(conflict.seq).is_none());
         let needed = (conflict_bytes(&conflict) + growth_bytes(&self.ledger().conflicts, slot))
             .saturating_sub(old);
-        if needed > self.room() {
-            return Err(BudgetExceeded {
-                needed,
-                available: self.room(),
-            });
+        let available = self.room_for(needed);
+        if needed > available {
+            return Err(BudgetExceeded { needed, available });
         }
         let l = self.ledger_mut();
         if let Some(i) = l.conflicts.iter().position(|c| c.seq == conflict.seq) {
@@ -367,11 +365,9 @@ impl Store {
             + bases.iter().map(|(_, b)| changes_bytes(b)).sum::<usize>()
             + growth_bytes(&l.conflicts, conflicts.len())
             + conflicts.iter().map(conflict_bytes).sum::<usize>();
-        if needed > self.room() {
-            return Err(BudgetExceeded {
-                needed,
-                available: self.room(),
-            });
+        let available = self.room_for(needed);
+        if needed > available {
+            return Err(BudgetExceeded { needed, available });
         }
         let dropped = total - bases.len() - conflicts.len();
         let l = self.ledger_mut();

@@ -891,7 +891,8 @@ impl Store {
                 self.free_locals.capacity(),
                 self.free_locals.len() + 1,
             );
-            let fits = (target - self.free_locals.capacity()) * 4 <= self.available();
+            let cost = (target - self.free_locals.capacity()) * 4;
+            let fits = cost <= self.room_for(cost);
             if !fits {
                 // Keep the local id unused rather than break the budget.
                 self.live -= 1;
@@ -1221,15 +1222,9 @@ impl Store {
             return Ok(());
         }
         let needed = growth_bytes(&self.pinned, word + 1 - self.pinned.len());
-        // The cache only holds what the budget has left: a pin comes first.
-        if needed > self.available() {
-            self.clear_cache();
-        }
-        if needed > self.available() {
-            return Err(BudgetExceeded {
-                needed,
-                available: self.available(),
-            });
+        let available = self.room_for(needed);
+        if needed > available {
+            return Err(BudgetExceeded { needed, available });
         }
         let extra = word + 1 - self.pinned.len();
         grow_to(&mut self.pinned, extra);
@@ -1274,7 +1269,7 @@ impl Store {
         self.drop_stub(id);
         let cost = self.stubs.insert_cost(id, name)
             + self.search.add_cost(self.search.stub_terms(name), 0);
-        if cost > self.available() {
+        if cost > self.room_for(cost) {
             return false;
         }
         self.stubs.insert(id, name, score);
@@ -1384,7 +1379,8 @@ impl Store {
         }
         // Room was reserved with the edit; the record write cannot have used
         // it (make_room covered `needed` before, the upsert reserved its own).
-        if self.ledger.base_cost(&base) <= self.available() {
+        let cost = self.ledger.base_cost(&base);
+        if cost <= self.room_for(cost) {
             self.ledger.push_base(next_seq, base);
         }
         Ok(next_seq)
@@ -1420,8 +1416,13 @@ impl Store {
         &mut self.ledger
     }
 
-    /// Bytes left under the ceiling.
-    pub(crate) fn room(&self) -> usize {
+    /// Bytes left under the ceiling once the cache has made way for
+    /// `needed`: the cache only holds what the budget has left, so it goes
+    /// before anything the rep, a replay or the backend asked for is refused.
+    pub(crate) fn room_for(&mut self, needed: usize) -> usize {
+        if needed > self.available() {
+            self.clear_cache();
+        }
         self.available()
     }
 
