@@ -82,11 +82,17 @@ function api(url, child) {
 
 /** `fetch` that counts requests by method and listing pages, and can be bounded. */
 export function countingFetch(max = 10000) {
-  const seen = { total: 0, GET: 0, PATCH: 0, PUT: 0, POST: 0, DELETE: 0, pages: 0 };
+  // `pages` counts page requests, `pageUrls` the distinct pages asked for
+  // (a request retried after a dropped connection on a loaded machine asks
+  // for the same page again).
+  const seen = { total: 0, GET: 0, PATCH: 0, PUT: 0, POST: 0, DELETE: 0, pages: 0, pageUrls: new Set() };
   const f = (url, init) => {
     seen.total += 1;
     seen[init.method] = (seen[init.method] || 0) + 1;
-    if (init.method === "GET" && new URL(url).pathname === "/v1/accounts") seen.pages += 1;
+    if (init.method === "GET" && new URL(url).pathname === "/v1/accounts") {
+      seen.pages += 1;
+      seen.pageUrls.add(url);
+    }
     if (seen.total > max) return Promise.reject(new Error(`more than ${max} requests`));
     return fetch(url, init);
   };

@@ -59,9 +59,9 @@ test("a first sync fills the store with the whole org, within its budget", { tim
   assert.equal(report.upserted, live);
   assert.ok(store.usedBytes <= store.budget);
   // Pages of 500, each reported with its records.
-  assert.equal(seen.seen.pages, Math.ceil(live / 500));
+  assert.equal(seen.seen.pageUrls.size, Math.ceil(live / 500));
   assert.equal(progress.at(-1).recordsDone, live);
-  assert.equal(progress.at(-1).pages, seen.seen.pages);
+  assert.equal(progress.at(-1).pages, seen.seen.pageUrls.size);
   assert.ok(progress.at(-1).bytesDone > live * 300);
   assert.equal(JSON.parse(s.state()).feeds[0].complete, true);
   // A second sync from the saved state reads one (empty) page.
