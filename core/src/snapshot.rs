@@ -20,6 +20,10 @@ use crate::format::{self, BlobType, Reader, WireError, HEADER_LEN, TRAILER_LEN};
 use crate::journal::{self, JournalError, JournalOp};
 use crate::store::{Block, InstallError, Loc, Store, StoreConfig, WriteError, MAX_BLOCKS};
 
+/// A journal replays under the budget plus this share of it (1/8): room for
+/// a replay's other layout, given back before the store is returned.
+const REPLAY_SLACK_DIVISOR: usize = 8;
+
 /// Why a store could not be opened. Nothing was loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -186,6 +190,14 @@ pub fn open(
         store.rebuild_search_index();
     }
     let mut report = OpenReport::default();
+    // A replay compacts at other moments than the live store did and starts
+    // from the snapshot's layout (blocks with other dead rows, another hot
+    // buffer), so midway it can need more room than the live store had at
+    // the same change. It runs under the budget plus a slack; at the end the
+    // store is compacted as far as it goes and must fit the budget itself.
+    store.set_budget(Budget::new(
+        budget.bytes().saturating_add(budget.bytes() / REPLAY_SLACK_DIVISOR),
+    ));
     if let Some(blob) = journal_blob {
         let read = journal::read_journal(blob, store.seq()).map_err(OpenError::Journal)?;
         report.torn_tail_bytes = read.torn_tail_bytes;
@@ -229,6 +241,16 @@ pub fn open(
             store.set_seq(seq);
             report.replayed += 1;
         }
+    }
+    store.set_budget(budget);
+    if store.used_bytes() > budget.bytes() {
+        store.compact_fully();
+    }
+    if store.used_bytes() > budget.bytes() {
+        return Err(OpenError::Budget(BudgetExceeded {
+            needed: store.used_bytes(),
+            available: budget.bytes(),
+        }));
     }
     store.set_journaling(config.journal);
     Ok((store, report))

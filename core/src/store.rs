@@ -721,6 +721,21 @@ impl Store {
         core::mem::take(&mut self.journal)
     }
 
+    /// Compacts as far as it goes: the cache dropped, every block with a
+    /// dead row rewritten, the hot buffer in blocks. For a replay that ended
+    /// over the budget (see `snapshot::open`).
+    pub(crate) fn compact_fully(&mut self) {
+        self.cache.borrow_mut().clear();
+        self.flush_hot();
+        self.rewrite_blocks(|live, rows| live < rows);
+        self.flush_hot();
+    }
+
+    /// Replaces the ceiling (only while a journal is replayed).
+    pub(crate) fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
+    }
+
     /// Drops the inflated-block cache (frees its bytes).
     pub fn clear_cache(&mut self) {
         self.cache.borrow_mut().clear();
@@ -1070,11 +1085,18 @@ impl Store {
     /// Moves the live rows of blocks that are at least half dead back into the
     /// hot buffer, block by block while the budget allows, and frees them.
     fn rewrite_sparse_blocks(&mut self) {
+        self.rewrite_blocks(|live, rows| live * 2 <= rows);
+    }
+
+    /// Rewrites the blocks for which `worth(live rows, rows)` holds: their
+    /// live rows go back to the hot buffer (then into new blocks), where
+    /// the budget has room for them.
+    fn rewrite_blocks(&mut self, worth: impl Fn(usize, usize) -> bool) {
         for block in 0..self.blocks.len() as u32 {
-            let sparse = self.blocks[block as usize]
+            let rewrite = self.blocks[block as usize]
                 .as_ref()
-                .is_some_and(|b| usize::from(b.live) * 2 <= usize::from(b.rows));
-            if !sparse {
+                .is_some_and(|b| worth(usize::from(b.live), usize::from(b.rows)));
+            if !rewrite {
                 continue;
             }
             let rows: Vec<(u32, Vec<u8>)> = self
