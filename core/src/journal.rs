@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::format::{self, BlobType, WireError, FRAME_HEADER_LEN, HEADER_LEN};
 use crate::model::Account;
 use crate::outbox::Edit;
+use crate::record_codec;
 
 /// One change, as written.
 #[derive(Debug, Serialize)]
@@ -105,8 +106,30 @@ pub fn frame_len(payload_len: usize) -> usize {
 
 /// Encodes an op as a frame payload.
 pub fn encode_op(op: &JournalOpRef<'_>) -> Vec<u8> {
-    // Serializing into a Vec cannot fail.
-    postcard::to_allocvec(op).unwrap_or_default()
+    match op {
+        // The account's own byte form (`record_codec`): postcard of the
+        // derived `Account` would not read back version 1 frames.
+        JournalOpRef::Upsert(a) => {
+            let mut out = alloc::vec![UPSERT];
+            record_codec::encode_into(a, &mut out);
+            out
+        }
+        // Serializing into a Vec cannot fail.
+        _ => postcard::to_allocvec(op).unwrap_or_default(),
+    }
+}
+
+/// Variant 0, `Upsert`, as postcard writes the enum's index.
+const UPSERT: u8 = 0;
+
+/// Reads a frame payload.
+fn decode_op(payload: &[u8]) -> Option<JournalOp> {
+    match payload.split_first() {
+        Some((&UPSERT, account)) => Some(JournalOp::Upsert(Box::new(
+            record_codec::decode(account).ok()?,
+        ))),
+        _ => postcard::from_bytes(payload).ok(),
+    }
 }
 
 /// Why a journal was rejected.
@@ -208,8 +231,7 @@ pub fn read_journal(blob: &[u8], after_seq: u64) -> Result<JournalRead, JournalE
             return Err(JournalError::Gap { expected, got: seq });
         }
         expected = seq.wrapping_add(1);
-        let op: JournalOp =
-            postcard::from_bytes(payload).map_err(|_| JournalError::Decode { offset })?;
+        let op = decode_op(payload).ok_or(JournalError::Decode { offset })?;
         out.ops.push((seq, op));
     }
     Ok(out)

@@ -28,6 +28,7 @@ use crate::index::{tag_of, IdIndex};
 use crate::journal::{self, JournalOpRef};
 use crate::model::Account;
 use crate::outbox::{Edit, EditError, Outbox, Patch, MAX_CHANGES};
+use crate::record_codec;
 use crate::search::{self, Hit, Query, SearchError, SearchIndex};
 use crate::stubs::StubTable;
 use crate::terms;
@@ -404,8 +405,8 @@ impl Store {
 
     /// Raw and compressed bytes of each block section, summed over all blocks:
     /// where the bytes go (see `core/FORMAT.md`, "Block payload").
-    pub fn section_bytes(&self) -> [(usize, usize); block::SECTIONS] {
-        let mut out = [(0, 0); block::SECTIONS];
+    pub fn section_bytes(&self) -> [(usize, usize); block::MAX_SECTIONS] {
+        let mut out = [(0, 0); block::MAX_SECTIONS];
         for b in self.blocks.iter().flatten() {
             let mut r = crate::format::Reader::new(&b.bytes);
             for o in &mut out {
@@ -463,7 +464,7 @@ impl Store {
 
     fn hot_account(&self, i: u32) -> Option<Account> {
         let e = self.hot.entry(i)?;
-        postcard::from_bytes(self.hot.bytes(e)).ok()
+        record_codec::decode(self.hot.bytes(e)).ok()
     }
 
     fn account_if_id(&self, local: u32, id: &str) -> Option<Account> {
@@ -733,8 +734,7 @@ impl Store {
         if a.id.len() > MAX_ID_BYTES {
             return Err(WriteError::IdTooLong { len: a.id.len() });
         }
-        let encoded =
-            postcard::to_allocvec(a).map_err(|_| WriteError::RecordTooLarge { len: usize::MAX })?;
+        let encoded = record_codec::encode(a);
         if encoded.len() > MAX_RECORD_BYTES {
             return Err(WriteError::RecordTooLarge { len: encoded.len() });
         }
@@ -1036,6 +1036,7 @@ impl Store {
             .map(|(_, r)| block::RawBlock {
                 bytes: r.bytes.clone(),
                 cuts: r.cuts,
+                sections: r.sections,
             })
             .collect();
         let dictionary = Dictionary::train(&samples);
@@ -1086,12 +1087,7 @@ impl Store {
                                     row: r as u32,
                                 }
                         })
-                        .map(|r| {
-                            (
-                                v.local_id(r),
-                                postcard::to_allocvec(&v.account(r)).unwrap_or_default(),
-                            )
-                        })
+                        .map(|r| (v.local_id(r), record_codec::encode(&v.account(r))))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -1676,8 +1672,8 @@ impl Store {
 
     /// Installs a hot record read from a snapshot.
     pub(crate) fn install_hot(&mut self, local: u32, encoded: &[u8]) -> Result<(), InstallError> {
-        let account: Account =
-            postcard::from_bytes(encoded).map_err(|_| InstallError::Corrupt("hot record"))?;
+        let account =
+            record_codec::decode(encoded).map_err(|_| InstallError::Corrupt("hot record"))?;
         if self.check_record(&account).is_err() {
             return Err(InstallError::Corrupt("hot record"));
         }
