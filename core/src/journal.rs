@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::format::{self, BlobType, WireError, FRAME_HEADER_LEN, HEADER_LEN};
 use crate::model::Account;
 use crate::outbox::Edit;
+use crate::price_lists::PriceList;
 use crate::record_codec;
 
 /// One change, as written.
@@ -50,6 +51,10 @@ pub enum JournalOpRef<'a> {
     Edit(&'a Edit),
     /// The backend acknowledged the outbox edit with this sequence number.
     Ack(u64),
+    /// A price list was added or replaced (by id).
+    PriceList(&'a PriceList),
+    /// The price list with this id was removed.
+    RemovePriceList(&'a str),
 }
 
 /// One change, as read back.
@@ -76,6 +81,10 @@ pub enum JournalOp {
     Edit(Box<Edit>),
     /// The backend acknowledged an outbox edit.
     Ack(u64),
+    /// A price list was added or replaced.
+    PriceList(Box<PriceList>),
+    /// A price list was removed.
+    RemovePriceList(String),
 }
 
 /// The 16 bytes a journal blob starts with. The body length is 0: frames run

@@ -161,6 +161,8 @@ pub struct BytesByKind {
     pub search: usize,
     /// The outbox of the rep's pending edits.
     pub outbox: usize,
+    /// Regional price lists.
+    pub price_lists: usize,
 }
 
 impl BytesByKind {
@@ -176,6 +178,7 @@ impl BytesByKind {
             + self.retention
             + self.search
             + self.outbox
+            + self.price_lists
     }
 }
 
@@ -298,6 +301,8 @@ pub struct Store {
     outbox: Outbox,
     /// Bases of outbox edits and sync conflicts (see [`crate::conflicts`]).
     ledger: crate::conflicts::Ledger,
+    /// Regional price lists (see [`crate::price_lists`]).
+    pub(crate) price_lists: crate::price_lists::PriceLists,
 }
 
 impl Store {
@@ -334,6 +339,7 @@ impl Store {
             search: SearchIndex::default(),
             outbox: Outbox::default(),
             ledger: crate::conflicts::Ledger::default(),
+            price_lists: crate::price_lists::PriceLists::default(),
         }
     }
 
@@ -380,6 +386,7 @@ impl Store {
                 + self.usage.as_ref().map_or(0, UsageSketch::heap_bytes),
             search: self.search.heap_bytes(),
             outbox: self.outbox.heap_bytes() + self.ledger.heap_bytes(),
+            price_lists: self.price_lists.heap_bytes(),
         }
     }
 
@@ -682,6 +689,17 @@ impl Store {
         Ok(true)
     }
 
+    /// Bytes that journaling `op` would add (0 when not journaling).
+    pub(crate) fn journal_growth(&self, op: &JournalOpRef<'_>) -> usize {
+        if !self.config.journal {
+            return 0;
+        }
+        growth_bytes(
+            &self.journal,
+            journal::frame_len(journal::encode_op(op).len()),
+        )
+    }
+
     /// Appends `op` to the journal (when journaling) and counts the change.
     /// Fails, changing nothing, when the frame does not fit.
     pub(crate) fn journal_op(&mut self, op: &JournalOpRef<'_>) -> Result<(), BudgetExceeded> {
@@ -778,7 +796,7 @@ impl Store {
 
     /// Makes `needed` bytes available: drops the cache, then compacts the hot
     /// buffer if that helps. Changes no record.
-    fn make_room(&mut self, needed: usize) -> Result<(), WriteError> {
+    pub(crate) fn make_room(&mut self, needed: usize) -> Result<(), WriteError> {
         if needed <= self.writable() {
             return Ok(());
         }

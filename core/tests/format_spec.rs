@@ -12,6 +12,7 @@ use satchel_core::budget::Budget;
 use satchel_core::format;
 use satchel_core::journal::journal_header;
 use satchel_core::model::{Account, Activity, ActivityKind, Contact, CustomValue, Deal, Geo};
+use satchel_core::price_lists::{PriceItem, PriceList};
 use satchel_core::store::{Store, StoreConfig};
 
 fn repo(path: &str) -> PathBuf {
@@ -267,6 +268,28 @@ fn golden_store(related: bool) -> Store {
         )
         .unwrap();
     assert!(store.ack(first).unwrap().is_some());
+    if related {
+        // Two price lists kept, one put and removed: four frames.
+        for (id, prefix) in [("pl-se", "SE"), ("pl-se-n", "SE-N"), ("pl-old", "DE")] {
+            let items = (0..3)
+                .map(|k| PriceItem {
+                    sku: format!("P-{k:03}"),
+                    name: ["Pump", "Ventil 深圳", "Filter"][k].into(),
+                    unit_price: 1999 * (k as i64 + 1),
+                })
+                .collect();
+            store
+                .put_price_list(PriceList {
+                    id: id.into(),
+                    territory_prefix: prefix.into(),
+                    currency: "SEK".into(),
+                    items,
+                    updated_at: 1_790_000_300,
+                })
+                .unwrap();
+        }
+        assert!(store.remove_price_list("pl-old").unwrap());
+    }
     store
 }
 
@@ -324,7 +347,14 @@ fn golden_blobs_load_and_encode_the_same() {
         26 + 2 * stubs(&store).len() as u64
             + (24 - 1 - store.len() - stubs(&store).len()) as u64
             + 5
+            + 4
     );
+    for reopened in [&from_snapshot, &from_journal] {
+        let lists: Vec<_> = reopened.price_lists().collect();
+        assert_eq!(lists, store.price_lists().collect::<Vec<_>>());
+        assert_eq!(lists.len(), 2);
+        assert_eq!(reopened.price_list_for("SE-N-01").unwrap().id, "pl-se-n");
+    }
     assert_eq!(all(&from_journal), all(&store));
     assert_eq!(stubs(&from_journal), stubs(&store));
     assert!(from_journal.is_pinned("0015g0000000000005"));
