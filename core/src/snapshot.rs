@@ -10,6 +10,7 @@
 //! and checked, and budget overruns are reported, not truncated.
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
