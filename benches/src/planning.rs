@@ -14,7 +14,7 @@ use satchel_fixtures::OrgSpec;
 use crate::samples::Samples;
 
 fn cost(a: &Account) -> usize {
-    plan::record_cost(postcard::to_allocvec(a).map_or(0, |v| v.len()))
+    plan::record_cost(satchel_core::record_codec::encode(a).len())
 }
 
 fn stub_cost(a: &Account) -> usize {

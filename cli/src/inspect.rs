@@ -56,6 +56,7 @@ pub fn print_stats(store: &Store) {
     println!("    cache         {:>12}", b.cache);
     println!("    journal       {:>12}", b.journal);
     println!("    dictionary    {:>12}", b.dictionary);
+    println!("    price lists   {:>12}", b.price_lists);
     println!("  block sections (bytes/record: raw -> compressed)");
     let n = s.records.max(1) as f64;
     for (name, (raw, z)) in SECTION_NAMES.iter().zip(store.section_bytes()) {

@@ -201,7 +201,7 @@ pub fn simulate(
 ) -> SimReport {
     let costs: Vec<usize> = accounts
         .iter()
-        .map(|a| plan::record_cost(postcard::to_allocvec(a).map_or(0, |v| v.len())))
+        .map(|a| plan::record_cost(satchel_core::record_codec::encode(a).len()))
         .collect();
     let total: usize = costs.iter().sum();
     let budget = match budget {

@@ -18,7 +18,9 @@ use crate::columns::{starts, Dict, DictBuilder, Text, TextBuilder};
 use crate::deflate;
 use crate::dictionary::Dictionary;
 use crate::format;
-use crate::model::{Account, Activity, ActivityKind, Address, CustomValue, Geo};
+use crate::model::{
+    Account, Activity, ActivityKind, Address, Contact as ContactPerson, CustomValue, Deal, Geo,
+};
 
 /// Most rows one block may hold (row numbers must fit in a location).
 pub const MAX_ROWS: usize = 4096;
@@ -102,12 +104,25 @@ impl<'a> CustomRef<'a> {
     }
 }
 
-/// Number of sections a block payload is cut into; each is deflated on its
-/// own, with its own dictionary (see [`crate::dictionary`]).
+/// Number of sections every block payload is cut into; each is deflated on
+/// its own, with its own dictionary (see [`crate::dictionary`]).
 pub const SECTIONS: usize = 8;
 
+/// The optional ninth section, [`Related`]: present only in a block where
+/// some row has contacts or deals, so that a block without them has the
+/// version 1 layout, and a version 1 block reads as one without them.
+pub const RELATED: usize = 8;
+
+/// Most sections a block payload has.
+pub const MAX_SECTIONS: usize = SECTIONS + 1;
+
+/// The dictionary section the related section is primed with: it has none
+/// of its own (the dictionary format predates it), and it opens with
+/// people's names, like the names section.
+pub const RELATED_DICTIONARY: usize = 1;
+
 /// The sections' names, in order (for statistics).
-pub const SECTION_NAMES: [&str; SECTIONS] = [
+pub const SECTION_NAMES: [&str; MAX_SECTIONS] = [
     "keys",
     "names",
     "contact",
@@ -116,6 +131,7 @@ pub const SECTION_NAMES: [&str; SECTIONS] = [
     "custom",
     "activity_meta",
     "activity_text",
+    "related",
 ];
 
 /// The block payload before compression: eight sections, each a postcard
@@ -243,17 +259,54 @@ struct ActivityText<'a> {
     activity_text: Text<'a>,
 }
 
+/// Section 8, only in blocks where a row has contacts or deals: both,
+/// flattened (issue 6).
+#[derive(Debug, Serialize, Deserialize)]
+struct Related<'a> {
+    contact_counts: Vec<u32>,
+    #[serde(borrow)]
+    contact_name: Text<'a>,
+    #[serde(borrow)]
+    contact_id: Text<'a>,
+    #[serde(borrow)]
+    contact_role: Dict<'a>,
+    #[serde(borrow)]
+    contact_email: Text<'a>,
+    #[serde(borrow)]
+    contact_phone: Text<'a>,
+    deal_counts: Vec<u32>,
+    #[serde(borrow)]
+    deal_id: Text<'a>,
+    #[serde(borrow)]
+    deal_title: Text<'a>,
+    #[serde(borrow)]
+    deal_stage: Dict<'a>,
+    /// As the account's deal value: `mantissa × 10^zeros`.
+    deal_zeros: Vec<u8>,
+    deal_mantissa: Vec<i64>,
+    #[serde(borrow)]
+    deal_currency: Dict<'a>,
+    /// Close date minus the row's `updated_at` (wrapping): close dates sit
+    /// near the record's last change, so these are short varints.
+    deal_close: Vec<Option<i64>>,
+}
+
 /// A block payload before compression, with the end offset of each section.
 pub struct RawBlock {
     /// The payload.
     pub bytes: Vec<u8>,
-    /// `cuts[k]` is where section `k` ends.
-    pub cuts: [usize; SECTIONS],
+    /// `cuts[k]` is where section `k` ends (`k < sections`).
+    pub cuts: [usize; MAX_SECTIONS],
+    /// [`SECTIONS`], or [`MAX_SECTIONS`] with the related section.
+    pub sections: usize,
 }
 
 impl RawBlock {
-    /// Section `k`'s bytes.
+    /// Section `k`'s bytes (empty for `k >= sections`).
     pub fn section(&self, k: usize) -> &[u8] {
+        if k >= self.sections {
+            return &[];
+        }
         let start = if k == 0 { 0 } else { self.cuts[k - 1] };
         &self.bytes[start..self.cuts[k]]
     }
@@ -323,10 +376,32 @@ pub fn encode_raw(rows: &[(u32, &Account)]) -> RawBlock {
             }
             b.activity_text.push(&act.text);
         }
+        b.contact_counts.push(a.contacts.len() as u32);
+        for c in &a.contacts {
+            b.contact_id.push(&c.id);
+            b.contact_name.push(&c.name);
+            b.contact_role.push(&c.role);
+            b.contact_email.push(&c.email);
+            b.contact_phone.push(&c.phone);
+        }
+        b.deal_counts.push(a.deals.len() as u32);
+        for d in &a.deals {
+            b.deal_id.push(&d.id);
+            b.deal_title.push(&d.title);
+            b.deal_stage.push(&d.stage);
+            b.deal_values.push(d.value);
+            b.deal_currency.push(&d.currency);
+            b.deal_close
+                .push(d.close_date.map(|t| t.wrapping_sub(a.updated_at)));
+        }
     }
+    let related = rows
+        .iter()
+        .any(|(_, a)| !a.contacts.is_empty() || !a.deals.is_empty());
     let mut out = RawBlock {
         bytes: Vec::new(),
-        cuts: [0; SECTIONS],
+        cuts: [0; MAX_SECTIONS],
+        sections: if related { MAX_SECTIONS } else { SECTIONS },
     };
     let mut put = |k: usize, section: &dyn erased::Section| {
         section.append_to(&mut out.bytes);
@@ -371,12 +446,8 @@ pub fn encode_raw(rows: &[(u32, &Account)]) -> RawBlock {
             territory: b.territory.finish(),
             owner: b.owner.finish(),
             stage: b.stage.finish(),
-            deal_zeros: b.deal_value.iter().map(|&v| trailing_zeros(v)).collect(),
-            deal_mantissa: b
-                .deal_value
-                .iter()
-                .map(|&v| v / 10i64.pow(u32::from(trailing_zeros(v))))
-                .collect(),
+            deal_zeros: zeros(&b.deal_value),
+            deal_mantissa: mantissas(&b.deal_value),
             currency: b.currency.finish(),
             time_base,
             updated_at: b.updated_at,
@@ -411,7 +482,48 @@ pub fn encode_raw(rows: &[(u32, &Account)]) -> RawBlock {
             activity_text: b.activity_text.column(),
         },
     );
+    if related {
+        put(
+            RELATED,
+            &Related {
+                contact_counts: b.contact_counts,
+                contact_name: b.contact_name.column(),
+                contact_id: b.contact_id.column(),
+                contact_role: b.contact_role.finish(),
+                contact_email: b.contact_email.column(),
+                contact_phone: b.contact_phone.column(),
+                deal_counts: b.deal_counts,
+                deal_id: b.deal_id.column(),
+                deal_title: b.deal_title.column(),
+                deal_stage: b.deal_stage.finish(),
+                deal_zeros: zeros(&b.deal_values),
+                deal_mantissa: mantissas(&b.deal_values),
+                deal_currency: b.deal_currency.finish(),
+                deal_close: b.deal_close,
+            },
+        );
+    }
     out
+}
+
+fn zeros(values: &[i64]) -> Vec<u8> {
+    values.iter().map(|&v| trailing_zeros(v)).collect()
+}
+
+fn mantissas(values: &[i64]) -> Vec<i64> {
+    values
+        .iter()
+        .map(|&v| v / 10i64.pow(u32::from(trailing_zeros(v))))
+        .collect()
+}
+
+/// Whether every `mantissa × 10^zeros` is representable.
+fn money_ok(zeros: &[u8], mantissas: &[i64]) -> bool {
+    zeros.len() == mantissas.len()
+        && zeros
+            .iter()
+            .zip(mantissas)
+            .all(|(&z, m)| z <= 18 && m.checked_mul(10i64.pow(u32::from(z))).is_some())
 }
 
 /// Serializing sections one at a time (to know where each ends) without a
@@ -467,6 +579,19 @@ struct Builders<'a> {
     activity_by_owner: Vec<bool>,
     activity_by: DictBuilder<'a>,
     activity_text: TextBuilder,
+    contact_counts: Vec<u32>,
+    contact_id: TextBuilder,
+    contact_name: TextBuilder,
+    contact_role: DictBuilder<'a>,
+    contact_email: TextBuilder,
+    contact_phone: TextBuilder,
+    deal_counts: Vec<u32>,
+    deal_id: TextBuilder,
+    deal_title: TextBuilder,
+    deal_stage: DictBuilder<'a>,
+    deal_values: Vec<i64>,
+    deal_currency: DictBuilder<'a>,
+    deal_close: Vec<Option<i64>>,
 }
 
 /// Decimal zeros at the end of `v` (0 for 0), at most 18.
@@ -487,15 +612,21 @@ fn shared_prefix(a: &str, b: &str) -> usize {
     n
 }
 
+/// The dictionary bytes section `k` is primed with.
+fn primer(dictionary: Option<&Dictionary>, k: usize) -> &[u8] {
+    let k = if k == RELATED { RELATED_DICTIONARY } else { k };
+    dictionary.map_or(&[][..], |d| d.section(k))
+}
+
 /// Compresses a raw payload: each section deflated on its own, primed with its
 /// dictionary section (`&[]` for none). Layout: per section, raw length
 /// (varint), compressed length (varint), compressed bytes.
 pub fn compress(raw: &RawBlock, dictionary: Option<&Dictionary>) -> Vec<u8> {
     let mut out = Vec::new();
     let mut deflater = deflate::Deflater::new();
-    for k in 0..SECTIONS {
+    for k in 0..raw.sections {
         let section = raw.section(k);
-        let z = deflater.deflate(section, dictionary.map_or(&[][..], |d| d.section(k)));
+        let z = deflater.deflate(section, primer(dictionary, k));
         format::put_varint(&mut out, section.len() as u64);
         format::put_bytes(&mut out, &z);
     }
@@ -510,10 +641,15 @@ pub fn decompress(
     dictionary: Option<&Dictionary>,
 ) -> Result<RawBlock, BlockError> {
     let mut out = Vec::with_capacity(raw_len as usize);
-    let mut cuts = [0usize; SECTIONS];
+    let mut cuts = [0usize; MAX_SECTIONS];
+    let mut sections = 0;
     let mut scratch = Vec::new();
     let mut r = format::Reader::new(compressed);
     for (k, cut) in cuts.iter_mut().enumerate() {
+        // The related section is the only optional one.
+        if k == RELATED && r.is_done() {
+            break;
+        }
         let len = r.varint().map_err(|_| BlockError::Inflate)?;
         let remaining = u64::from(raw_len) - out.len() as u64;
         if len > remaining {
@@ -523,10 +659,16 @@ pub fn decompress(
             });
         }
         let z = r.bytes().map_err(|_| BlockError::Inflate)?;
-        let dict = dictionary.map_or(&[][..], |d| d.section(k));
-        deflate::inflate(z, dict, len as usize, &mut scratch, &mut out)
-            .map_err(|_| BlockError::Inflate)?;
+        deflate::inflate(
+            z,
+            primer(dictionary, k),
+            len as usize,
+            &mut scratch,
+            &mut out,
+        )
+        .map_err(|_| BlockError::Inflate)?;
         *cut = out.len();
+        sections = k + 1;
     }
     if !r.is_done() {
         return Err(BlockError::Inflate);
@@ -537,12 +679,17 @@ pub fn decompress(
             got: out.len() as u32,
         });
     }
-    Ok(RawBlock { bytes: out, cuts })
+    Ok(RawBlock {
+        bytes: out,
+        cuts,
+        sections,
+    })
 }
 
 /// A decoded, validated block payload: random access to its rows.
 pub struct BlockView<'a> {
     c: Columns<'a>,
+    related: Option<RelatedView<'a>>,
     ids: Vec<String>,
     local_ids: Vec<u32>,
     text_offsets: [Vec<u32>; 7],
@@ -550,6 +697,75 @@ pub struct BlockView<'a> {
     custom_starts: Vec<u32>,
     activity_starts: Vec<u32>,
     by_index: Vec<u32>,
+}
+
+/// The related section, checked, with where each row's entries start.
+struct RelatedView<'a> {
+    r: Related<'a>,
+    contact_starts: Vec<u32>,
+    deal_starts: Vec<u32>,
+    /// Offsets of contact id, name, email, phone; deal id, title.
+    text_offsets: [Vec<u32>; 6],
+}
+
+impl<'a> RelatedView<'a> {
+    fn check(r: Related<'a>, n: usize) -> Result<Self, BlockError> {
+        let contacts = r.contact_role.codes.len();
+        let contact_starts = starts(&r.contact_counts, n, contacts, "contact_counts")?;
+        r.contact_role.check(contacts, "contact_role")?;
+        let deals = r.deal_stage.codes.len();
+        let deal_starts = starts(&r.deal_counts, n, deals, "deal_counts")?;
+        r.deal_stage.check(deals, "deal_stage")?;
+        r.deal_currency.check(deals, "deal_currency")?;
+        if r.deal_mantissa.len() != deals || !money_ok(&r.deal_zeros, &r.deal_mantissa) {
+            return Err(BlockError::Inconsistent("deal_mantissa"));
+        }
+        if r.deal_close.len() != deals {
+            return Err(BlockError::Inconsistent("deal_close"));
+        }
+        let text_offsets = [
+            r.contact_id.offsets(contacts, "contact_id")?,
+            r.contact_name.offsets(contacts, "contact_name")?,
+            r.contact_email.offsets(contacts, "contact_email")?,
+            r.contact_phone.offsets(contacts, "contact_phone")?,
+            r.deal_id.offsets(deals, "deal_id")?,
+            r.deal_title.offsets(deals, "deal_title")?,
+        ];
+        Ok(RelatedView {
+            r,
+            contact_starts,
+            deal_starts,
+            text_offsets,
+        })
+    }
+
+    fn contacts(&self, i: usize) -> Vec<ContactPerson> {
+        let (r, o) = (&self.r, &self.text_offsets);
+        (self.contact_starts[i] as usize..self.contact_starts[i + 1] as usize)
+            .map(|j| ContactPerson {
+                id: r.contact_id.get(&o[0], j).into(),
+                name: r.contact_name.get(&o[1], j).into(),
+                role: r.contact_role.get(j).into(),
+                email: r.contact_email.get(&o[2], j).into(),
+                phone: r.contact_phone.get(&o[3], j).into(),
+            })
+            .collect()
+    }
+
+    fn deals(&self, i: usize, updated_at: i64) -> Vec<Deal> {
+        let (r, o) = (&self.r, &self.text_offsets);
+        (self.deal_starts[i] as usize..self.deal_starts[i + 1] as usize)
+            .map(|j| Deal {
+                id: r.deal_id.get(&o[4], j).into(),
+                title: r.deal_title.get(&o[5], j).into(),
+                stage: r.deal_stage.get(j).into(),
+                // Checked in `check`: no overflow.
+                value: r.deal_mantissa[j] * 10i64.pow(u32::from(r.deal_zeros[j])),
+                currency: r.deal_currency.get(j).into(),
+                close_date: r.deal_close[j].map(|d| updated_at.wrapping_add(d)),
+            })
+            .collect()
+    }
 }
 
 const NAME: usize = 0;
@@ -565,13 +781,21 @@ impl<'a> BlockView<'a> {
     pub fn decode(raw: &'a [u8]) -> Result<Self, BlockError> {
         let (c, rest): (Columns<'a>, _) =
             postcard::take_from_bytes(raw).map_err(|_| BlockError::Decode)?;
-        if !rest.is_empty() {
-            return Err(BlockError::Inconsistent("trailing bytes"));
-        }
         let n = c.keys.rows as usize;
         if n > MAX_ROWS {
             return Err(BlockError::Inconsistent("rows"));
         }
+        // Bytes after the eight sections can only be the related section.
+        let related = if rest.is_empty() {
+            None
+        } else {
+            let (r, rest): (Related<'a>, _) =
+                postcard::take_from_bytes(rest).map_err(|_| BlockError::Decode)?;
+            if !rest.is_empty() {
+                return Err(BlockError::Inconsistent("trailing bytes"));
+            }
+            Some(RelatedView::check(r, n)?)
+        };
         let s = &c.sales;
         let fixed = [
             (c.keys.local_id_deltas.len(), "local_id_deltas"),
@@ -628,12 +852,7 @@ impl<'a> BlockView<'a> {
             others += u32::from(!own);
         }
         m.activity_by.check(others as usize, "activity_by")?;
-        let deal_ok = s.deal_zeros.len() == n
-            && s.deal_zeros
-                .iter()
-                .zip(&s.deal_mantissa)
-                .all(|(&z, m)| z <= 18 && m.checked_mul(10i64.pow(u32::from(z))).is_some());
-        if !deal_ok {
+        if s.deal_zeros.len() != n || !money_ok(&s.deal_zeros, &s.deal_mantissa) {
             return Err(BlockError::Inconsistent("deal_mantissa"));
         }
         let text_offsets = [
@@ -656,6 +875,7 @@ impl<'a> BlockView<'a> {
         }
         Ok(BlockView {
             c,
+            related,
             ids,
             local_ids,
             text_offsets,
@@ -752,7 +972,20 @@ impl<'a> BlockView<'a> {
             tags,
             custom,
             activities,
+            contacts: self
+                .related
+                .as_ref()
+                .map_or_else(Vec::new, |r| r.contacts(i)),
+            deals: self
+                .related
+                .as_ref()
+                .map_or_else(Vec::new, |r| r.deals(i, updated_at)),
         }
+    }
+
+    /// Whether the payload has the related section (contacts and deals).
+    pub fn has_related(&self) -> bool {
+        self.related.is_some()
     }
 }
 

@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::format::{self, BlobType, WireError, FRAME_HEADER_LEN, HEADER_LEN};
 use crate::model::Account;
 use crate::outbox::Edit;
+use crate::price_lists::PriceList;
+use crate::record_codec;
 
 /// One change, as written.
 #[derive(Debug, Serialize)]
@@ -49,6 +51,10 @@ pub enum JournalOpRef<'a> {
     Edit(&'a Edit),
     /// The backend acknowledged the outbox edit with this sequence number.
     Ack(u64),
+    /// A price list was added or replaced (by id).
+    PriceList(&'a PriceList),
+    /// The price list with this id was removed.
+    RemovePriceList(&'a str),
 }
 
 /// One change, as read back.
@@ -75,6 +81,10 @@ pub enum JournalOp {
     Edit(Box<Edit>),
     /// The backend acknowledged an outbox edit.
     Ack(u64),
+    /// A price list was added or replaced.
+    PriceList(Box<PriceList>),
+    /// A price list was removed.
+    RemovePriceList(String),
 }
 
 /// The 16 bytes a journal blob starts with. The body length is 0: frames run
@@ -105,8 +115,30 @@ pub fn frame_len(payload_len: usize) -> usize {
 
 /// Encodes an op as a frame payload.
 pub fn encode_op(op: &JournalOpRef<'_>) -> Vec<u8> {
-    // Serializing into a Vec cannot fail.
-    postcard::to_allocvec(op).unwrap_or_default()
+    match op {
+        // The account's own byte form (`record_codec`): postcard of the
+        // derived `Account` would not read back version 1 frames.
+        JournalOpRef::Upsert(a) => {
+            let mut out = alloc::vec![UPSERT];
+            record_codec::encode_into(a, &mut out);
+            out
+        }
+        // Serializing into a Vec cannot fail.
+        _ => postcard::to_allocvec(op).unwrap_or_default(),
+    }
+}
+
+/// Variant 0, `Upsert`, as postcard writes the enum's index.
+const UPSERT: u8 = 0;
+
+/// Reads a frame payload.
+fn decode_op(payload: &[u8]) -> Option<JournalOp> {
+    match payload.split_first() {
+        Some((&UPSERT, account)) => Some(JournalOp::Upsert(Box::new(
+            record_codec::decode(account).ok()?,
+        ))),
+        _ => postcard::from_bytes(payload).ok(),
+    }
 }
 
 /// Why a journal was rejected.
@@ -208,8 +240,7 @@ pub fn read_journal(blob: &[u8], after_seq: u64) -> Result<JournalRead, JournalE
             return Err(JournalError::Gap { expected, got: seq });
         }
         expected = seq.wrapping_add(1);
-        let op: JournalOp =
-            postcard::from_bytes(payload).map_err(|_| JournalError::Decode { offset })?;
+        let op = decode_op(payload).ok_or(JournalError::Decode { offset })?;
         out.ops.push((seq, op));
     }
     Ok(out)

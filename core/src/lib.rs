@@ -31,6 +31,8 @@ pub mod model;
 pub mod outbox;
 pub mod persist;
 pub mod plan;
+pub mod price_lists;
+pub mod record_codec;
 pub mod retention;
 pub mod rules;
 pub mod score;

@@ -82,6 +82,13 @@ pub struct Account {
     /// Recent activities, newest last.
     #[serde(default)]
     pub activities: Vec<Activity>,
+    /// People at the customer (issue 6). Left out of the JSON when empty, so
+    /// an account without any reads and writes as it did before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
+    /// Deals in the customer's pipeline (issue 6). Left out when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deals: Vec<Deal>,
 }
 
 impl Account {
@@ -93,6 +100,47 @@ impl Account {
             &self.name
         }
     }
+}
+
+/// A person at the customer's company.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// Backend id of the contact.
+    pub id: String,
+    /// Full name.
+    pub name: String,
+    /// Role or title (e.g. `buyer`, `CFO`).
+    #[serde(default)]
+    pub role: String,
+    /// E-mail address (not validated).
+    #[serde(default)]
+    pub email: String,
+    /// Phone number as entered.
+    #[serde(default)]
+    pub phone: String,
+}
+
+/// A deal: one sale in the customer's pipeline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deal {
+    /// Backend id of the deal.
+    pub id: String,
+    /// What is being sold.
+    pub title: String,
+    /// Pipeline stage (e.g. `qualified`, `proposal`, `won`).
+    #[serde(default)]
+    pub stage: String,
+    /// Value in minor units of `currency`.
+    #[serde(default)]
+    pub value: i64,
+    /// ISO-4217 currency code of `value`.
+    #[serde(default)]
+    pub currency: String,
+    /// Expected (or actual) close date, Unix seconds.
+    #[serde(default)]
+    pub close_date: Option<i64>,
 }
 
 /// A postal address.

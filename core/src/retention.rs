@@ -173,7 +173,7 @@ impl Store {
                 stub_share_percent,
             },
         );
-        let cost = |a: &Account| plan::record_cost(postcard::to_allocvec(a).map_or(0, |v| v.len()));
+        let cost = |a: &Account| plan::record_cost(crate::record_codec::encode(a).len());
         let stub_cost = |a: &Account| plan::stub_cost(&a.id, a.display_name());
         for _ in 0..planner.passes() {
             for (local, a) in self.iter_locals() {

@@ -10,6 +10,7 @@
 //! and checked, and budget overruns are reported, not truncated.
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -18,6 +19,7 @@ use crate::budget::{Budget, BudgetExceeded};
 use crate::dictionary::Dictionary;
 use crate::format::{self, BlobType, Reader, WireError, HEADER_LEN, TRAILER_LEN};
 use crate::journal::{self, JournalError, JournalOp};
+use crate::price_lists::PriceList;
 use crate::store::{Block, InstallError, Loc, Store, StoreConfig, WriteError, MAX_BLOCKS};
 
 /// A journal replays under the budget plus this share of it (1/8): room for
@@ -161,6 +163,11 @@ pub fn save(store: &Store) -> Vec<u8> {
     }
     // The search index as it is in memory, so that opening need not rebuild it.
     store.search_index().encode_into(&mut body);
+    // Price lists (version 2 on), by id, each a postcard `PriceList`.
+    format::put_varint(&mut body, store.price_lists().count() as u64);
+    for list in store.price_lists() {
+        format::put_bytes(&mut body, &postcard::to_allocvec(list).unwrap_or_default());
+    }
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TRAILER_LEN);
     format::put_header(&mut out, BlobType::Snapshot, body.len() as u64);
     out.extend_from_slice(&body);
@@ -233,6 +240,15 @@ pub fn open(
                     store.restore_edit(*e).map_err(OpenError::Budget)?;
                 }
                 JournalOp::Ack(seq) => store.restore_ack(seq),
+                JournalOp::PriceList(list) => {
+                    store.put_price_list(*list).map_err(|r| match r.error {
+                        WriteError::Budget(b) => OpenError::Budget(b),
+                        e => OpenError::Rejected(e),
+                    })?;
+                }
+                JournalOp::RemovePriceList(id) => {
+                    store.remove_price_list(&id).map_err(OpenError::Budget)?;
+                }
                 JournalOp::Stub { id, name, score } => {
                     // A stub that no longer fits is a lost hint, not lost data.
                     let _ = store.add_stub(&id, &name, score);
@@ -395,6 +411,27 @@ fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {
         store.restore_edit(e).map_err(OpenError::Budget)?;
     }
     let search = crate::search::SearchIndex::decode(&mut r).map_err(w)?;
+    // Version 1 ends with the search index; it had no price lists.
+    if bytes[format::OFFSET_VERSION] >= 2 {
+        let lists = r
+            .varint_max(u64::from(u32::MAX), "price list count")
+            .map_err(w)?;
+        let mut last: Option<String> = None;
+        for _ in 0..lists {
+            let list: PriceList = postcard::from_bytes(r.bytes().map_err(w)?)
+                .map_err(|_| OpenError::Inconsistent("price list"))?;
+            if last.as_deref().is_some_and(|l| l >= list.id.as_str()) {
+                return Err(OpenError::Inconsistent("price lists not in id order"));
+            }
+            last = Some(list.id.clone());
+            // Before the search index, which may be left out when it no
+            // longer fits; a price list may not.
+            store.put_price_list(list).map_err(|r| match r.error {
+                WriteError::Budget(b) => OpenError::Budget(b),
+                _ => OpenError::Inconsistent("price list"),
+            })?;
+        }
+    }
     if !r.is_done() {
         return Err(OpenError::Snapshot(WireError::Invalid("trailing bytes")));
     }

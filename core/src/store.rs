@@ -28,6 +28,7 @@ use crate::index::{tag_of, IdIndex};
 use crate::journal::{self, JournalOpRef};
 use crate::model::Account;
 use crate::outbox::{Edit, EditError, Outbox, Patch, MAX_CHANGES};
+use crate::record_codec;
 use crate::search::{self, Hit, Query, SearchError, SearchIndex};
 use crate::stubs::StubTable;
 use crate::terms;
@@ -160,6 +161,8 @@ pub struct BytesByKind {
     pub search: usize,
     /// The outbox of the rep's pending edits.
     pub outbox: usize,
+    /// Regional price lists.
+    pub price_lists: usize,
 }
 
 impl BytesByKind {
@@ -175,6 +178,7 @@ impl BytesByKind {
             + self.retention
             + self.search
             + self.outbox
+            + self.price_lists
     }
 }
 
@@ -297,6 +301,8 @@ pub struct Store {
     outbox: Outbox,
     /// Bases of outbox edits and sync conflicts (see [`crate::conflicts`]).
     ledger: crate::conflicts::Ledger,
+    /// Regional price lists (see [`crate::price_lists`]).
+    pub(crate) price_lists: crate::price_lists::PriceLists,
 }
 
 impl Store {
@@ -333,6 +339,7 @@ impl Store {
             search: SearchIndex::default(),
             outbox: Outbox::default(),
             ledger: crate::conflicts::Ledger::default(),
+            price_lists: crate::price_lists::PriceLists::default(),
         }
     }
 
@@ -379,6 +386,7 @@ impl Store {
                 + self.usage.as_ref().map_or(0, UsageSketch::heap_bytes),
             search: self.search.heap_bytes(),
             outbox: self.outbox.heap_bytes() + self.ledger.heap_bytes(),
+            price_lists: self.price_lists.heap_bytes(),
         }
     }
 
@@ -404,8 +412,8 @@ impl Store {
 
     /// Raw and compressed bytes of each block section, summed over all blocks:
     /// where the bytes go (see `core/FORMAT.md`, "Block payload").
-    pub fn section_bytes(&self) -> [(usize, usize); block::SECTIONS] {
-        let mut out = [(0, 0); block::SECTIONS];
+    pub fn section_bytes(&self) -> [(usize, usize); block::MAX_SECTIONS] {
+        let mut out = [(0, 0); block::MAX_SECTIONS];
         for b in self.blocks.iter().flatten() {
             let mut r = crate::format::Reader::new(&b.bytes);
             for o in &mut out {
@@ -463,7 +471,7 @@ impl Store {
 
     fn hot_account(&self, i: u32) -> Option<Account> {
         let e = self.hot.entry(i)?;
-        postcard::from_bytes(self.hot.bytes(e)).ok()
+        record_codec::decode(self.hot.bytes(e)).ok()
     }
 
     fn account_if_id(&self, local: u32, id: &str) -> Option<Account> {
@@ -681,6 +689,17 @@ impl Store {
         Ok(true)
     }
 
+    /// Bytes that journaling `op` would add (0 when not journaling).
+    pub(crate) fn journal_growth(&self, op: &JournalOpRef<'_>) -> usize {
+        if !self.config.journal {
+            return 0;
+        }
+        growth_bytes(
+            &self.journal,
+            journal::frame_len(journal::encode_op(op).len()),
+        )
+    }
+
     /// Appends `op` to the journal (when journaling) and counts the change.
     /// Fails, changing nothing, when the frame does not fit.
     pub(crate) fn journal_op(&mut self, op: &JournalOpRef<'_>) -> Result<(), BudgetExceeded> {
@@ -748,8 +767,7 @@ impl Store {
         if a.id.len() > MAX_ID_BYTES {
             return Err(WriteError::IdTooLong { len: a.id.len() });
         }
-        let encoded =
-            postcard::to_allocvec(a).map_err(|_| WriteError::RecordTooLarge { len: usize::MAX })?;
+        let encoded = record_codec::encode(a);
         if encoded.len() > MAX_RECORD_BYTES {
             return Err(WriteError::RecordTooLarge { len: encoded.len() });
         }
@@ -793,7 +811,7 @@ impl Store {
 
     /// Makes `needed` bytes available: drops the cache, then compacts the hot
     /// buffer if that helps. Changes no record.
-    fn make_room(&mut self, needed: usize) -> Result<(), WriteError> {
+    pub(crate) fn make_room(&mut self, needed: usize) -> Result<(), WriteError> {
         if needed <= self.writable() {
             return Ok(());
         }
@@ -1052,6 +1070,7 @@ impl Store {
             .map(|(_, r)| block::RawBlock {
                 bytes: r.bytes.clone(),
                 cuts: r.cuts,
+                sections: r.sections,
             })
             .collect();
         let dictionary = Dictionary::train(&samples);
@@ -1109,12 +1128,7 @@ impl Store {
                                     row: r as u32,
                                 }
                         })
-                        .map(|r| {
-                            (
-                                v.local_id(r),
-                                postcard::to_allocvec(&v.account(r)).unwrap_or_default(),
-                            )
-                        })
+                        .map(|r| (v.local_id(r), record_codec::encode(&v.account(r))))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -1703,8 +1717,8 @@ impl Store {
 
     /// Installs a hot record read from a snapshot.
     pub(crate) fn install_hot(&mut self, local: u32, encoded: &[u8]) -> Result<(), InstallError> {
-        let account: Account =
-            postcard::from_bytes(encoded).map_err(|_| InstallError::Corrupt("hot record"))?;
+        let account =
+            record_codec::decode(encoded).map_err(|_| InstallError::Corrupt("hot record"))?;
         if self.check_record(&account).is_err() {
             return Err(InstallError::Corrupt("hot record"));
         }

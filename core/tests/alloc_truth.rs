@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use satchel_core::budget::Budget;
 use satchel_core::model::{Account, Activity, ActivityKind, CustomValue};
 use satchel_core::outbox::{Change, Patch};
+use satchel_core::price_lists::{PriceItem, PriceList};
 use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
 use satchel_core::store::{Store, StoreConfig};
@@ -175,6 +176,25 @@ fn exercise(budget: usize, config: StoreConfig) -> bool {
                     if let Some(seq) = store.outbox().first().map(|e| e.seq) {
                         let _ = store.ack(seq);
                     }
+                }
+                if n % 100 == 39 {
+                    let list = PriceList {
+                        id: format!("pl-{}", n % 3),
+                        territory_prefix: "SE-N".into(),
+                        currency: "SEK".into(),
+                        items: (0..n % 7)
+                            .map(|k| PriceItem {
+                                sku: format!("SKU-{k}"),
+                                name: "Pump, rostfri".into(),
+                                unit_price: 1999,
+                            })
+                            .collect(),
+                        updated_at: n as i64,
+                    };
+                    let _ = store.put_price_list(list);
+                }
+                if n % 300 == 89 {
+                    let _ = store.remove_price_list(&format!("pl-{}", n % 3));
                 }
                 if n % 700 == 349 {
                     let target = store.used_bytes() / 2;

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use satchel_core::budget::Budget;
 use satchel_core::format;
 use satchel_core::journal::journal_header;
-use satchel_core::model::{Account, Activity, ActivityKind, CustomValue, Geo};
+use satchel_core::model::{Account, Activity, ActivityKind, Contact, CustomValue, Deal, Geo};
+use satchel_core::price_lists::{PriceItem, PriceList};
 use satchel_core::store::{Store, StoreConfig};
 
 fn repo(path: &str) -> PathBuf {
@@ -123,16 +124,26 @@ fn block_column_table_matches_the_struct() {
         .into_iter()
         .map(|r| r[1..3].to_vec())
         .collect();
+    // The optional ninth section follows the eight.
+    for (column, _) in struct_fields(&source, "Related") {
+        columns.push(vec!["related".to_string(), column]);
+    }
     assert_eq!(documented, columns);
     assert_eq!(
         struct_fields(&source, "Columns").len(),
         satchel_core::block::SECTIONS
     );
+    assert_eq!(
+        satchel_core::block::SECTION_NAMES[satchel_core::block::RELATED],
+        "related"
+    );
 }
 
 /// A deterministic store that uses every column, every custom type, the hot
-/// buffer, dead rows and Unicode.
-fn golden_store() -> Store {
+/// buffer, dead rows and Unicode; with `related`, contacts and deals on some
+/// accounts (blocks with and without the related section). Version 1 had
+/// none, so its blobs are compared with the store without them.
+fn golden_store(related: bool) -> Store {
     let config = StoreConfig {
         block_bytes: 1024,
         cache_blocks: 1,
@@ -190,6 +201,26 @@ fn golden_store() -> Store {
             by: "rep-0001".into(),
             text: "Besök bokat, 深圳 kontor".into(),
         });
+        // Blocks hold about five of these: records 5 to 9 have neither.
+        if related && i % 3 == 1 && !(5..10).contains(&i) {
+            a.contacts.push(Contact {
+                id: format!("003{i:05}"),
+                name: names[(i as usize + 1) % 4].into(),
+                role: ["Inköpare", "CFO"][i as usize % 2].into(),
+                email: format!("inkop{i}@nordvik.se"),
+                phone: "+46 70 123 45 67".into(),
+            });
+        }
+        if related && i % 4 == 1 && !(5..10).contains(&i) {
+            a.deals.push(Deal {
+                id: format!("006{i:05}"),
+                title: "Pumpar, 深圳 order".into(),
+                stage: "proposal".into(),
+                value: 12_500_000,
+                currency: "SEK".into(),
+                close_date: (i % 8 == 1).then_some(1_792_000_000),
+            });
+        }
         store.upsert(a).unwrap();
     }
     store.delete("0015g0000000000003").unwrap();
@@ -237,12 +268,43 @@ fn golden_store() -> Store {
         )
         .unwrap();
     assert!(store.ack(first).unwrap().is_some());
+    if related {
+        // Two price lists kept, one put and removed: four frames.
+        for (id, prefix) in [("pl-se", "SE"), ("pl-se-n", "SE-N"), ("pl-old", "DE")] {
+            let items = (0..3)
+                .map(|k| PriceItem {
+                    sku: format!("P-{k:03}"),
+                    name: ["Pump", "Ventil 深圳", "Filter"][k].into(),
+                    unit_price: 1999 * (k as i64 + 1),
+                })
+                .collect();
+            store
+                .put_price_list(PriceList {
+                    id: id.into(),
+                    territory_prefix: prefix.into(),
+                    currency: "SEK".into(),
+                    items,
+                    updated_at: 1_790_000_300,
+                })
+                .unwrap();
+        }
+        assert!(store.remove_price_list("pl-old").unwrap());
+    }
     store
 }
 
 #[test]
 fn golden_blobs_load_and_encode_the_same() {
-    let mut store = golden_store();
+    let mut store = golden_store(true);
+    assert!(store.iter().any(|a| !a.contacts.is_empty()));
+    assert!(store.iter().any(|a| !a.deals.is_empty()));
+    // Some of them reached a block (not only the hot buffer).
+    assert!(
+        store.section_bytes()[satchel_core::block::RELATED].0 > 0,
+        "{:?} {}",
+        store.section_bytes(),
+        store.len()
+    );
     let snapshot = store.snapshot();
     let mut journal = journal_header().to_vec();
     journal.extend(store.take_journal());
@@ -285,7 +347,14 @@ fn golden_blobs_load_and_encode_the_same() {
         26 + 2 * stubs(&store).len() as u64
             + (24 - 1 - store.len() - stubs(&store).len()) as u64
             + 5
+            + 4
     );
+    for reopened in [&from_snapshot, &from_journal] {
+        let lists: Vec<_> = reopened.price_lists().collect();
+        assert_eq!(lists, store.price_lists().collect::<Vec<_>>());
+        assert_eq!(lists.len(), 2);
+        assert_eq!(reopened.price_list_for("SE-N-01").unwrap().id, "pl-se-n");
+    }
     assert_eq!(all(&from_journal), all(&store));
     assert_eq!(stubs(&from_journal), stubs(&store));
     assert!(from_journal.is_pinned("0015g0000000000005"));
@@ -308,7 +377,7 @@ fn golden_blobs_load_and_encode_the_same() {
 /// pins and outbox come back, and search works on an index rebuilt at open.
 #[test]
 fn version_1_blobs_still_load() {
-    let store = golden_store();
+    let store = golden_store(false);
     let config = store.config();
     let snapshot = std::fs::read(repo("fixtures/golden/snapshot-v1.bin")).unwrap();
     let journal = std::fs::read(repo("fixtures/golden/journal-v1.bin")).unwrap();

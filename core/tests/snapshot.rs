@@ -299,6 +299,7 @@ fn duplicate_ids_within_one_block_are_rejected() {
         format::put_varint(&mut body, 0); // no hot records, pins, stubs, outbox edits
     }
     body.push(0); // no search index: rebuilt on open
+    format::put_varint(&mut body, 0); // no price lists
     let mut blob = Vec::new();
     format::put_header(&mut blob, format::BlobType::Snapshot, body.len() as u64);
     blob.extend_from_slice(&body);

@@ -29,6 +29,14 @@
 // (de)serializers of core's LedgerState (conflicts with both records). As
 // JSON it cost 7.9 KB (serde_json's struct deserializers), hence bytes.
 // Guard 352,000 -> 356,000.
+//
+// Contacts, deals and regional price lists (issue 6) added 22.5 KB gzip
+// (352.5 -> 375.0 KB; `gzip -9` of the file: 366.1 KB): serde derives of
+// Contact, Deal, PriceList and PriceItem for JSON and postcard, the block's
+// related section, the account bytes' own postcard reader (record_codec),
+// while the journal's derived JournalOp still instantiates postcard for the
+// whole Account (its Upsert variant is read by hand): a hand-written
+// JournalOp reader would drop that copy. Guard 356,000 -> 376,000.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -36,7 +44,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 356_000;
+export const GUARD = 376_000;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;

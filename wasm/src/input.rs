@@ -9,6 +9,7 @@
 
 use satchel_core::budget::Budget;
 use satchel_core::model::Account;
+use satchel_core::price_lists::PriceList;
 use satchel_core::store::StoreConfig;
 use satchel_core::usage::Use;
 use wasm_bindgen::prelude::*;
@@ -54,6 +55,11 @@ pub fn account(value: &JsValue) -> Result<Account, Failure> {
 /// Parses canonical JSON of one account (unknown fields are refused).
 pub fn parse_account(text: &str) -> Result<Account, Failure> {
     serde_json::from_str(text).map_err(Failure::record)
+}
+
+/// A price list: canonical JSON text or an object of the same shape.
+pub fn price_list(value: &JsValue) -> Result<PriceList, Failure> {
+    serde_json::from_str(&json_text(value, "list")?).map_err(Failure::record)
 }
 
 /// A whole number in `0..=max`.

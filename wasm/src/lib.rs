@@ -121,6 +121,7 @@ fn stats_object(s: &Stats, stubs: usize, used: usize) -> JsValue {
                 ("retention", size(b.retention)),
                 ("search", size(b.search)),
                 ("outbox", size(b.outbox)),
+                ("priceLists", size(b.price_lists)),
             ]),
         ),
     ])
@@ -292,6 +293,48 @@ impl Store {
             .inner
             .get(&id)
             .map_or(JsValue::UNDEFINED, |a| account_json(&a).into()))
+    }
+
+    /// Adds or replaces a regional price list (by `id`): canonical JSON
+    /// text or an object `{ id, territory_prefix, currency, items: [{ sku,
+    /// name, unit_price }], updated_at }`. A refusal throws
+    /// (`BUDGET_EXCEEDED`, `INVALID_RECORD`, `EMPTY_ID`, …) and changes
+    /// nothing.
+    ///
+    /// @example
+    /// store.putPriceList({ id: "PL-SE", territory_prefix: "SE", currency: "SEK",
+    ///   items: [{ sku: "P-1000", name: "Pump", unit_price: 499000 }], updated_at: 0 });
+    #[wasm_bindgen(js_name = putPriceList)]
+    pub fn put_price_list(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string | PriceList")] list: JsValue,
+    ) -> Result<(), JsValue> {
+        let list = input::price_list(&list)?;
+        self.inner
+            .put_price_list(list)
+            .map_err(|r| Failure::from(r.error).into())
+    }
+
+    /// The price list for `territory`: the one whose `territory_prefix` is
+    /// the longest `-`-separated prefix of it (`SE-N` before `SE` for
+    /// `SE-N-03`), or `undefined`.
+    ///
+    /// @example
+    /// store.priceListFor("SE-N-03")?.items.forEach((i) => console.log(i.sku, i.unit_price));
+    #[wasm_bindgen(js_name = priceListFor, unchecked_return_type = "PriceList | undefined")]
+    pub fn price_list_for(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] territory: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let territory = territory
+            .as_string()
+            .ok_or_else(|| Failure::argument("`territory` must be a string"))?;
+        Ok(self
+            .inner
+            .price_list_for(&territory)
+            .map_or(JsValue::UNDEFINED, |l| {
+                parsed(&serde_json::to_string(l).unwrap_or_default())
+            }))
     }
 
     /// True when the store holds the account in full.

@@ -32,6 +32,45 @@ export interface Account {
   tags: string[];
   custom: Record<string, CustomValue>;
   activities: Activity[];
+  /** People at the customer; absent when there are none. */
+  contacts?: Contact[];
+  /** The customer's deals; absent when there are none. */
+  deals?: Deal[];
+}
+
+/** A person at the customer's company. */
+export interface Contact {
+  id: string;
+  name: string;
+  role: string;
+  email: string;
+  phone: string;
+}
+
+/** A deal in the customer's pipeline (value in minor units of currency). */
+export interface Deal {
+  id: string;
+  title: string;
+  stage: string;
+  value: number;
+  currency: string;
+  close_date: number | null;
+}
+
+/** A regional price list: covers the territories under `territory_prefix`. */
+export interface PriceList {
+  id: string;
+  territory_prefix: string;
+  currency: string;
+  items: PriceItem[];
+  updated_at: number;
+}
+
+/** One line of a price list (unit price in minor units). */
+export interface PriceItem {
+  sku: string;
+  name: string;
+  unit_price: number;
 }
 
 /** A typed custom field value. */
@@ -132,7 +171,7 @@ export interface Stats {
   bytes: {
     blocks: number; hot: number; index: number; cache: number;
     journal: number; dictionary: number; stubs: number; retention: number;
-    search: number; outbox: number;
+    search: number; outbox: number; priceLists: number;
   };
 }
 

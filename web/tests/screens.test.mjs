@@ -13,10 +13,12 @@ import { start, stop, sample, connect, search, root, TOKEN } from "./harness.mjs
  * .wasm, gzip, as sent. NOT MET since sync is in the package (about 390 KB:
  * core's sync adds 97 KB to the .wasm, wasm/scripts/sizes.mjs says where);
  * the test prints the verdict and fails above GUARD, today's size plus a
- * little, so that nothing grows unnoticed.
+ * little, so that nothing grows unnoticed. Contacts, deals and price lists
+ * (issue 6) took it to 413,918 bytes (the .wasm +22.5 KB gzip, see
+ * wasm/scripts/sizes.mjs): guard 400,000 -> 420,000.
  */
 const TARGET_BYTES = 300_000;
-const GUARD_BYTES = 400_000;
+const GUARD_BYTES = 420_000;
 const SHOTS = path.join(root, "target/screenshots");
 const HOSTILE_NAME = "<img src=x onerror=alert(1)>";
 const HOSTILE_URL = "javascript:alert(document.domain)";
@@ -47,6 +49,9 @@ before(async () => {
     owner: "rep-0003",
     custom: { website: { text: HOSTILE_URL } },
     activities: [],
+    // Markup in a contact and a deal too (the card's contacts and deals sections).
+    contacts: [{ id: "C-hostile", name: HOSTILE_NAME, role: HOSTILE_URL, email: "x@hostile.example", phone: "+46 8 123 45 67" }],
+    deals: [{ id: "D-hostile", title: HOSTILE_NAME, stage: "proposal", value: 12500000, currency: "SEK", close_date: 1791000000 }],
   });
   hostile = await admin("POST", "/v1/accounts", account);
 });
@@ -120,6 +125,11 @@ test("markup in a name and a javascript: URL render as inert text; every screen 
     await page.waitForSelector("#card-name", { timeout: 10000 });
     assert.equal(await page.textContent("#card-name"), HOSTILE_NAME);
     assert.match(await page.textContent("#card"), /javascript:alert\(document\.domain\)/);
+    // Contacts and deals as typed; the price list section says there is none on the device.
+    assert.equal(await page.textContent("#contacts li strong"), HOSTILE_NAME);
+    assert.match(await page.textContent("#contacts"), /javascript:alert\(document\.domain\)/);
+    assert.equal(await page.textContent("#deals li strong"), HOSTILE_NAME);
+    assert.match(await page.textContent("#view"), /Price list/);
     await shot("card");
     // Inert: no element came from the data, no script URL is a link, nothing ran or was fetched.
     assert.equal(await page.$$eval("img, [onerror], [onload]", (x) => x.length), 0, "no element from the name");

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use proptest::prelude::*;
-use satchel_core::model::{Account, Activity, ActivityKind, Address, CustomValue, Geo};
+use satchel_core::model::{
+    Account, Activity, ActivityKind, Address, Contact, CustomValue, Deal, Geo,
+};
 
 /// Text that mixes ASCII, Nordic/German diacritics, CJK, HTML and controls.
 pub fn text() -> impl Strategy<Value = String> {
@@ -41,6 +43,52 @@ pub fn custom() -> impl Strategy<Value = CustomValue> {
     ]
 }
 
+pub fn contact() -> impl Strategy<Value = Contact> {
+    (
+        "c-[0-9]{1,4}",
+        text(),
+        "(buyer|CFO|)",
+        text(),
+        "[0-9 +-]{0,12}",
+    )
+        .prop_map(|(id, name, role, email, phone)| Contact {
+            id,
+            name,
+            role,
+            email,
+            phone,
+        })
+}
+
+pub fn deal() -> impl Strategy<Value = Deal> {
+    (
+        "d-[0-9]{1,4}",
+        text(),
+        "(qualified|proposal|won)",
+        any::<i64>(),
+        "(SEK|EUR)",
+        proptest::option::of(any::<i64>()),
+    )
+        .prop_map(|(id, title, stage, value, currency, close_date)| Deal {
+            id,
+            title,
+            stage,
+            value,
+            currency,
+            close_date,
+        })
+}
+
+/// Mostly none, so that blocks with and without the related section occur.
+fn some_of<T: std::fmt::Debug + Clone>(
+    item: impl Strategy<Value = T>,
+) -> impl Strategy<Value = Vec<T>> {
+    prop_oneof![
+        3 => Just(Vec::new()),
+        1 => proptest::collection::vec(item, 1..4),
+    ]
+}
+
 pub fn account() -> impl Strategy<Value = Account> {
     let who = (id(), text(), text(), text(), "[0-9 +-]{0,12}");
     let address = (
@@ -67,6 +115,8 @@ pub fn account() -> impl Strategy<Value = Account> {
         proptest::collection::vec("(vip|key-account|reseller)", 0..3),
         proptest::collection::btree_map("(segment|employees|rating)", custom(), 0..3),
         proptest::collection::vec(activity(), 0..4),
+        some_of(contact()),
+        some_of(deal()),
     );
     (who, address, sales, times, lists).prop_map(
         |(
@@ -74,7 +124,7 @@ pub fn account() -> impl Strategy<Value = Account> {
             (street, city, postcode, country),
             (geo, territory, owner, stage, deal_value, currency),
             (last_contact, next_visit, updated_at, version),
-            (tags, custom, activities),
+            (tags, custom, activities, contacts, deals),
         )| Account {
             id,
             name,
@@ -100,6 +150,8 @@ pub fn account() -> impl Strategy<Value = Account> {
             tags,
             custom,
             activities,
+            contacts,
+            deals,
         },
     )
 }

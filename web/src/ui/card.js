@@ -1,6 +1,7 @@
-// The customer card: fields, recent activities, a trend chart, and the
-// rep's edits and logged calls, visits and notes, all offline, into the
-// outbox.
+// The customer card: fields, contacts, deals, recent activities, a trend
+// chart, the territory's price list, and the rep's edits and logged calls,
+// visits and notes, all offline, into the outbox. Every value is inert text
+// (dom.js `h`), never markup.
 import { state, journal } from "../engine.js";
 import { fetchOne } from "../backend.js";
 import { h, toast, day, when, money } from "./dom.js";
@@ -87,6 +88,26 @@ export function render(view, id, app) {
 
   const months = store.trend(id, 12, now(), -new Date().getTimezoneOffset() * 60) || [];
 
+  // Contacts and deals ride in the account (absent when there are none).
+  const contacts = h("ul", { className: "plain", id: "contacts" }, (a.contacts || []).map(function (c) {
+    return h("li", null, h("strong", null, c.name), c.role ? " · " + c.role : "",
+      h("div", { className: "meta" }, [c.phone, c.email].filter(Boolean).join(" · ")));
+  }));
+  if (!(a.contacts || []).length) contacts.appendChild(h("li", { className: "meta" }, "No contacts on the device."));
+  const deals = h("ul", { className: "plain", id: "deals" }, (a.deals || []).map(function (d) {
+    return h("li", null, h("strong", null, d.title), " ", h("span", { className: "tag" }, d.stage),
+      h("div", { className: "meta" }, money(d.value, d.currency) + (d.close_date ? " · closes " + day(d.close_date) : "")));
+  }));
+  if (!(a.deals || []).length) deals.appendChild(h("li", { className: "meta" }, "No deals on the device."));
+
+  // The territory's price list: the longest prefix of the territory.
+  const list = a.territory ? store.priceListFor(a.territory) : undefined;
+  const prices = h("table", { id: "price-list" }, h("tbody", null, (list ? list.items : []).map(function (item) {
+    return h("tr", null, h("td", null, item.sku), h("td", null, item.name), h("td", { className: "num" }, money(item.unit_price, list.currency)));
+  })));
+  const pricePanel = h("div", { className: "panel" }, h("h2", null, "Price list" + (list ? " (" + list.territory_prefix + ")" : "")),
+    list ? prices : h("p", { className: "meta" }, "No price list for " + (a.territory || "this territory") + " on the device."));
+
   // Log a call, a visit or a note.
   const kind = h("select", { id: "log-kind", "aria-label": "Kind" },
     h("option", { value: "visit" }, "Visit"), h("option", { value: "call" }, "Call"), h("option", { value: "note" }, "Note"));
@@ -152,5 +173,9 @@ export function render(view, id, app) {
   view.appendChild(h("div", { className: "grid2" },
     h("div", { className: "panel" }, h("h2", null, "Activity, last 12 months"), trendChart(months, KINDS)),
     h("div", { className: "panel" }, h("h2", null, "Recent activities"), acts)));
+  view.appendChild(h("div", { className: "grid2" },
+    h("div", { className: "panel" }, h("h2", null, "Contacts"), contacts),
+    h("div", { className: "panel" }, h("h2", null, "Deals"), deals)));
+  view.appendChild(pricePanel);
   view.appendChild(h("div", { className: "grid2" }, logForm, editForm));
 }
