@@ -3,7 +3,7 @@
 // and `<!-- bench:wasm-size:end -->` of FILE (benches/RESULTS.md).
 //
 // The target for the legacy build is 150 KB gzipped and is NOT met (about
-// 250 KB). Where the bytes go (twiggy, unstripped build): serde_json and its
+// 352 KB; the history below). Where the bytes went at 250 KB (twiggy, unstripped build): serde_json and its
 // derived deserializers (rule sets, profiles, bindings' options) about a
 // fifth of the code, the store and block codec, miniz_oxide, the seal's
 // XChaCha20-Poly1305 + Argon2id (about 17 KB), wasm-bindgen glue. Search
@@ -29,6 +29,23 @@
 // (de)serializers of core's LedgerState (conflicts with both records). As
 // JSON it cost 7.9 KB (serde_json's struct deserializers), hence bytes.
 // Guard 352,000 -> 356,000.
+//
+// Size pass (measured with names kept, wasm-opt -Oz, before wasm-bindgen:
+// 716 KB of code, 118 KB of data): functions of serde and serde_json
+// 146 KB (sync's profile types, SyncState and serde_json::Value about
+// 57 KB, the account model about 26 KB), core's sync beyond its serde
+// about 76 KB, slice sorting 33 KB (nine instantiations), deflate and
+// inflate 26 KB, the seal's ciphers and Argon2id/BLAKE2b 25 KB, BTreeMap
+// 23 KB, float formatting 16 KB (reached only from serde_json's
+// "invalid type: floating point" messages, so it stays), dlmalloc 7 KB;
+// search folding's tables are 39 KB of the data. Cuts, legacy gzip -9:
+//   one serde_json reader (from_slice, never from_str) and rule sets
+//   deserialized from the borrowed Value sync's mapping already uses  -3.3 KB
+//   Failure's message formatted in one non-generic body                -0.2 KB
+//   wasm-opt --merge-similar-functions (xtask)                          -0.6 KB
+// 355,877 -> 351,759 bytes (811,681 -> 798,884 raw). Guard 356,000 -> 352,500.
+// What 150 KB needs is core work, not binding or build flags: see the
+// package README, "Size".
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -36,7 +53,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 356_000;
+export const GUARD = 352_500;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;
