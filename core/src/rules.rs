@@ -138,7 +138,9 @@ impl RankRules {
     /// Parses and checks a rule set.
     pub fn from_json(text: &str) -> Result<RankRules, RulesError> {
         let doc: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| err(None, format!("not JSON: {e}")))?;
+            // from_slice like every JSON read in core: one serde_json reader
+            // type in the wasm module.
+            serde_json::from_slice(text.as_bytes()).map_err(|e| err(None, format!("not JSON: {e}")))?;
         let obj = doc
             .as_object()
             .ok_or_else(|| err(None, "expected an object with a `rules` list"))?;
@@ -159,7 +161,9 @@ impl RankRules {
                 .get("name")
                 .and_then(|n| n.as_str())
                 .map_or_else(|| format!("#{}", i + 1), String::from);
-            let rule: Rule = serde_json::from_value(v.clone()).map_err(|e| err(Some(&label), e))?;
+            // From the borrowed value: the `&Value` deserializer that sync's
+            // mapping uses too, no clone.
+            let rule = Rule::deserialize(v).map_err(|e| err(Some(&label), e))?;
             rules.push(rule);
         }
         RankRules::new(rules)

@@ -77,6 +77,13 @@ pub enum Evidence {
 
 impl Failure {
     fn new(code: &'static str, message: impl Display) -> Self {
+        Failure::text(code, &message)
+    }
+
+    /// The one body behind [`Failure::new`]: a `dyn` message, so the
+    /// formatting is not copied for every message type (module size).
+    #[inline(never)]
+    fn text(code: &'static str, message: &dyn Display) -> Self {
         debug_assert!(CODES.contains(&code));
         Failure {
             code,

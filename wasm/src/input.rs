@@ -54,7 +54,9 @@ pub fn account(value: &JsValue) -> Result<Account, Failure> {
 
 /// Parses canonical JSON of one account (unknown fields are refused).
 pub fn parse_account(text: &str) -> Result<Account, Failure> {
-    serde_json::from_str(text).map_err(Failure::record)
+    // from_slice, not from_str: one serde_json reader in the module (see
+    // README, "Size").
+    serde_json::from_slice(text.as_bytes()).map_err(Failure::record)
 }
 
 /// A price list: canonical JSON text or an object of the same shape.

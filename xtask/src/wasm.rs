@@ -47,6 +47,14 @@ const LEGACY_LOWERING: &[&str] = &[
     "--llvm-nontrapping-fptoint-lowering",
 ];
 
+/// wasm-opt's size passes for every build. `--merge-similar-functions`
+/// (not part of `-Oz`) folds functions that differ only in constants into
+/// one with a parameter: -3.0 KB raw, -0.7 KB gzip on the legacy module.
+/// Tried and not kept: `--converge` (nothing beyond this), `-O4 -Oz` and
+/// `--gufa` (larger), `--ignore-implicit-traps` (-0.1 KB, not worth the
+/// assumption).
+const WASM_OPT_SIZE: &[&str] = &["--merge-similar-functions", "-Oz"];
+
 /// wasm-validate with every post-MVP feature off.
 pub const MVP_ONLY: &[&str] = &[
     "--disable-mutable-globals",
@@ -144,7 +152,7 @@ pub fn build() {
             } else {
                 MODERN_FEATURES
             })
-            .arg("-Oz");
+            .args(WASM_OPT_SIZE);
         step(&format!("wasm-opt -Oz {}", p.dir), opt);
         if p.target == "nodejs" {
             commonjs_snippets(&wasm.join(p.dir));

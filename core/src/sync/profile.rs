@@ -441,7 +441,8 @@ impl Profile {
     /// assert_eq!(e.field, "paging.next");
     /// ```
     pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
-        let p: Profile = serde_json::from_str(text).map_err(|e| err("profile", e.to_string()))?;
+        let p: Profile =
+            serde_json::from_slice(text.as_bytes()).map_err(|e| err("profile", e.to_string()))?;
         p.check()?;
         Ok(p)
     }

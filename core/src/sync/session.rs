@@ -168,7 +168,7 @@ impl SyncState {
 
     /// From JSON.
     pub fn from_json(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text).map_err(|e| format!("sync state: {e}"))
+        serde_json::from_slice(text.as_bytes()).map_err(|e| format!("sync state: {e}"))
     }
 }
 
