@@ -55,7 +55,8 @@
 // 355,877 -> 339,744 bytes (811,681 -> 792,140 raw). Guard 356,000 -> 340,500.
 // What 150 KB needs is core work, not binding or build flags: see the
 // package README, "Size".
-// Both together (the size pass on top of the entities): GUARD_MERGED.
+// Both together (the size pass on top of the entities): 359,706 bytes.
+// Guard 376,000 -> 360,500.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -63,7 +64,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 376_000;
+export const GUARD = 360_500;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;
