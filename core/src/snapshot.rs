@@ -203,7 +203,9 @@ pub fn open(
     // the same change. It runs under the budget plus a slack; at the end the
     // store is compacted as far as it goes and must fit the budget itself.
     store.set_budget(Budget::new(
-        budget.bytes().saturating_add(budget.bytes() / REPLAY_SLACK_DIVISOR),
+        budget
+            .bytes()
+            .saturating_add(budget.bytes() / REPLAY_SLACK_DIVISOR),
     ));
     if let Some(blob) = journal_blob {
         let read = journal::read_journal(blob, store.seq()).map_err(OpenError::Journal)?;

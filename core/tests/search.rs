@@ -443,14 +443,21 @@ fn deleting_from_a_reopened_store_needs_no_room() {
     // must not grow it (the buffers removal uses are held from the load),
     // or a delete at a full budget would break the ceiling.
     let store = multilingual();
-    let (mut reopened, _) =
-        Store::open(Some(&store.snapshot()), None, store.budget(), StoreConfig::default())
-            .unwrap();
+    let (mut reopened, _) = Store::open(
+        Some(&store.snapshot()),
+        None,
+        store.budget(),
+        StoreConfig::default(),
+    )
+    .unwrap();
     let before = reopened.stats().bytes.search;
     for id in ["SE1", "DE1", "ZH1", "EN2"] {
         assert_eq!(reopened.delete(id), Ok(true));
         let now = reopened.stats().bytes.search;
-        assert!(now <= before, "deleting {id} grew the index: {before} -> {now}");
+        assert!(
+            now <= before,
+            "deleting {id} grew the index: {before} -> {now}"
+        );
     }
     assert!(find(&reopened, "müller").is_empty());
 }
