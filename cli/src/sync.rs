@@ -197,8 +197,9 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     match outcome {
         Action::Done(r) => {
             println!(
-                "synced in {secs:.1} s: pushed {} (merged {}), conflicts {}, upserted {}, deleted {}, skipped {}, planned {} times; {} records, {} of {} bytes",
+                "synced in {secs:.1} s: pushed {} (merged {}), conflicts {}, upserted {}, deleted {}, skipped {}, planned {} times; contacts, deals and price lists: {} written, {} deleted, {} skipped; {} records, {} of {} bytes",
                 r.pushed, r.merged, r.conflicts, r.upserted, r.deleted, r.skipped, r.retained,
+                r.related_upserted, r.related_deleted, r.related_skipped,
                 store.len(), store.used_bytes(), store.budget().bytes()
             );
             Ok(ExitCode::SUCCESS)

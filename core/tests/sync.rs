@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use satchel_core::budget::Budget;
 use satchel_core::conflicts::{LedgerState, Resolution};
-use satchel_core::model::{Account, Activity, ActivityKind};
+use satchel_core::model::{Account, Activity, ActivityKind, Contact, Deal};
 use satchel_core::outbox::{Change, Patch};
 use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
@@ -133,26 +133,62 @@ fn api(
     resp.into_json().unwrap_or(Value::Null)
 }
 
-/// Every live account on the server (unfiltered feed, faults must be off).
-fn server_accounts(server: &Server) -> Vec<Account> {
+/// Every live record of one of the server's feeds (`/v1/accounts`,
+/// `/v1/contacts`, …), unfiltered; faults must be off.
+fn server_feed(server: &Server, path: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    let mut q = String::from("/v1/accounts?limit=1000&include_deleted=false");
+    let mut q = format!("{path}?limit=1000&include_deleted=false");
     loop {
         let page = api(server, "GET", &q, None, None);
-        for it in page["items"].as_array().unwrap() {
-            out.push(serde_json::from_value(it.clone()).unwrap());
-        }
+        out.extend(page["items"].as_array().unwrap().iter().cloned());
         match &page["next"] {
             Value::Null => break,
             n => {
                 q = format!(
-                    "/v1/accounts?limit=1000&include_deleted=false&since={}&after_seq={}",
+                    "{path}?limit=1000&include_deleted=false&since={}&after_seq={}",
                     n["since"], n["after_seq"]
                 )
             }
         }
     }
+    out
+}
+
+/// Every live account on the server with its contacts and deals attached,
+/// as a device that holds the whole org keeps it (faults must be off).
+fn server_accounts(server: &Server) -> Vec<Account> {
+    let mut out: Vec<Account> = server_feed(server, "/v1/accounts")
+        .into_iter()
+        .map(|v| serde_json::from_value(v).unwrap())
+        .collect();
     out.sort_by(|a: &Account, b| a.id.cmp(&b.id));
+    let at = |out: &mut Vec<Account>, v: &Value| -> Option<usize> {
+        out.binary_search_by(|a| a.id.as_str().cmp(v["account_id"].as_str().unwrap()))
+            .ok()
+    };
+    for c in server_feed(server, "/v1/contacts") {
+        if let Some(i) = at(&mut out, &c) {
+            out[i].contacts.push(Contact {
+                id: c["id"].as_str().unwrap().into(),
+                name: c["name"].as_str().unwrap().into(),
+                role: c["role"].as_str().unwrap().into(),
+                email: c["email"].as_str().unwrap().into(),
+                phone: c["phone"].as_str().unwrap().into(),
+            });
+        }
+    }
+    for d in server_feed(server, "/v1/deals") {
+        if let Some(i) = at(&mut out, &d) {
+            out[i].deals.push(Deal {
+                id: d["id"].as_str().unwrap().into(),
+                title: d["title"].as_str().unwrap().into(),
+                stage: d["stage"].as_str().unwrap().into(),
+                value: d["value"].as_i64().unwrap(),
+                currency: d["currency"].as_str().unwrap().into(),
+                close_date: d["close_date"].as_i64(),
+            });
+        }
+    }
     out
 }
 
@@ -160,6 +196,14 @@ fn device_accounts(store: &Store) -> Vec<Account> {
     let mut v: Vec<Account> = store.iter().collect();
     v.sort_by(|a, b| a.id.cmp(&b.id));
     v
+}
+
+/// An account without its contacts and deals, as the backend's account
+/// endpoint returns it.
+fn bare(mut a: Account) -> Account {
+    a.contacts.clear();
+    a.deals.clear();
+    a
 }
 
 fn done(a: &Action) {
@@ -244,7 +288,87 @@ fn full_pull_delta_tombstones_and_push_exactly_once() {
             .count(),
         1
     );
-    assert_eq!(st.get(&ids[2]).unwrap(), on_server);
+    assert_eq!(bare(st.get(&ids[2]).unwrap()), on_server);
+    assert_eq!(
+        device_accounts(&st),
+        server_accounts(&server),
+        "contacts and deals stay on their accounts through the push"
+    );
+    server.shutdown();
+}
+
+#[test]
+fn related_feeds_follow_the_accounts_onto_the_device() {
+    let server = start(300, 11);
+    let org = server_accounts(&server);
+    let mine = |org: &[Account]| -> Vec<Account> {
+        org.iter()
+            .filter(|a| a.owner == "rep-0001")
+            .cloned()
+            .collect()
+    };
+    let related = |a: &Account| (a.contacts.len() + a.deals.len()) as u64;
+    let lists = server_feed(&server, "/v1/price_lists");
+    let all_related: u64 = server_feed(&server, "/v1/contacts").len() as u64
+        + server_feed(&server, "/v1/deals").len() as u64;
+
+    // Rules that keep only the rep's own accounts: the backend filters the
+    // accounts feed; contacts and deals of other accounts are skipped.
+    let rules = RankRules::from_json(
+        r#"{"rules": [{"name": "mine", "weight": 100, "when": {"owner_is_me": true}}]}"#,
+    )
+    .unwrap();
+    let mut c = config(&server, "d1");
+    c.rules = Some(rules);
+    let mut st = store("16MiB");
+    let (a, state) = run(&mut st, SyncState::default(), c.clone());
+    let Action::Done(r) = a else { panic!("{a:?}") };
+    let want = mine(&org);
+    let kept_related: u64 = want.iter().map(related).sum();
+    assert!(kept_related > 0, "the seed gives the rep contacts or deals");
+    assert_eq!(
+        device_accounts(&st),
+        want,
+        "each account with its contacts and deals"
+    );
+    assert_eq!(
+        r.related_upserted,
+        kept_related + lists.len() as u64,
+        "{r:?}"
+    );
+    assert_eq!(r.related_skipped, all_related - kept_related, "{r:?}");
+    let ids: Vec<&str> = st.price_lists().map(|l| l.id.as_str()).collect();
+    let mut want_ids: Vec<&str> = lists.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    want_ids.sort();
+    assert_eq!(ids, want_ids);
+    let t = &want[0].territory;
+    let picked = st.price_list_for(t).unwrap();
+    assert!(t.starts_with(&picked.territory_prefix) && !picked.territory_prefix.is_empty());
+
+    // The backend changes one of the rep's accounts that has contacts: the
+    // delta brings the account, which keeps its contacts and deals.
+    let with = want.iter().find(|a| !a.contacts.is_empty()).unwrap();
+    server.clock().advance(60);
+    api(
+        &server,
+        "PATCH",
+        &format!("/v1/accounts/{}", with.id),
+        Some(serde_json::json!({"stage": "won"})),
+        None,
+    );
+    let (a, _) = run(&mut st, state.clone(), c.clone());
+    let Action::Done(r) = a else { panic!("{a:?}") };
+    assert_eq!((r.upserted, r.related_upserted), (1, 0), "{r:?}");
+    let now = st.get(&with.id).unwrap();
+    assert_eq!(now.stage, "won");
+    assert_eq!((&now.contacts, &now.deals), (&with.contacts, &with.deals));
+
+    // The rules change to keep everything: the accounts start over, and so
+    // do the contacts and deals, so the accounts that arrive get theirs.
+    c.rules = None;
+    let (a, _) = run(&mut st, state, c);
+    done(&a);
+    assert_eq!(device_accounts(&st), server_accounts(&server));
     server.shutdown();
 }
 
@@ -402,8 +526,10 @@ fn two_devices_merge_disjoint_fields_and_surface_the_clash() {
     );
     let (x, _) = run(&mut a, sa, config(&server, "A"));
     done(&x);
-    assert_eq!(a.get(&id).unwrap(), s);
-    assert_eq!(b.get(&id).unwrap(), s);
+    // The backend's account does not carry contacts and deals (their own
+    // feeds do); the devices keep theirs.
+    assert_eq!(bare(a.get(&id).unwrap()), s);
+    assert_eq!(bare(b.get(&id).unwrap()), s);
 
     // The other choice: the server's value wins, the edit is dropped by the rep.
     let seq = a

@@ -195,6 +195,9 @@ fn report_object(r: &satchel_core::sync::Report) -> JsValue {
         ("skipped", n(r.skipped)),
         ("retained", n(r.retained)),
         ("retries", n(r.retries)),
+        ("relatedUpserted", n(r.related_upserted)),
+        ("relatedDeleted", n(r.related_deleted)),
+        ("relatedSkipped", n(r.related_skipped)),
     ])
 }
 
@@ -381,7 +384,8 @@ impl SyncSession {
     }
 
     /// What the sync did so far: `{ pushed, merged, conflicts, upserted,
-    /// deleted, skipped, retained, retries }`.
+    /// deleted, skipped, retained, retries, relatedUpserted, relatedDeleted,
+    /// relatedSkipped }`.
     #[wasm_bindgen(unchecked_return_type = "SyncReport")]
     pub fn report(&self) -> JsValue {
         report_object(&self.inner.report())

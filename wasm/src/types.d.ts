@@ -403,6 +403,12 @@ export interface SyncReport {
   skipped: number;
   retained: number;
   retries: number;
+  /** Contacts, deals and price lists written (the profile's `entities` feeds). */
+  relatedUpserted: number;
+  /** Contacts, deals and price lists deleted by tombstones. */
+  relatedDeleted: number;
+  /** Contacts and deals whose account is not on the device, or that did not fit. */
+  relatedSkipped: number;
 }
 
 export type SyncEvent =

@@ -180,7 +180,7 @@ impl Item {
     }
 }
 
-fn describe(v: &Value) -> &'static str {
+pub(super) fn describe(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -204,24 +204,8 @@ pub fn read_item(m: &Mapping, deletion: &Deletion, item: &Value) -> Result<Item,
             .find(|f| f.field == "id")
             .map_or("/id", |f| f.from.as_str())
     };
-    if deletion.style == DeletionStyle::Tombstone {
-        let flag = deletion.field.as_deref().unwrap_or("/deleted");
-        let deleted = match (item.pointer(flag), &deletion.value) {
-            (Some(v), Some(want)) => v == want,
-            (None, Some(_)) => false,
-            (Some(Value::Bool(b)), None) => *b,
-            (None | Some(Value::Null), None) => false,
-            (Some(v), None) => return Err(format!("`{flag}` is {}, not a boolean", describe(v))),
-        };
-        if deleted {
-            let ptr = deletion.id.as_deref().unwrap_or(id_ptr);
-            let id = match item.pointer(ptr) {
-                Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => return Err("a tombstone without an id".into()),
-            };
-            return Ok(Item::Tombstone { id });
-        }
+    if let Some(id) = tombstone_id(deletion, id_ptr, item)? {
+        return Ok(Item::Tombstone { id });
     }
     let a = if m.canonical {
         Account::deserialize(item).map_err(|e| {
@@ -237,7 +221,36 @@ pub fn read_item(m: &Mapping, deletion: &Deletion, item: &Value) -> Result<Item,
     Ok(Item::Account(a))
 }
 
-fn truncate(s: &str) -> &str {
+/// The id of `item` when the deletion style says it is a tombstone; `None`
+/// for a live record. `id_ptr` is where a live record keeps its id.
+pub(super) fn tombstone_id(
+    deletion: &Deletion,
+    id_ptr: &str,
+    item: &Value,
+) -> Result<Option<String>, String> {
+    if deletion.style != DeletionStyle::Tombstone {
+        return Ok(None);
+    }
+    let flag = deletion.field.as_deref().unwrap_or("/deleted");
+    let deleted = match (item.pointer(flag), &deletion.value) {
+        (Some(v), Some(want)) => v == want,
+        (None, Some(_)) => false,
+        (Some(Value::Bool(b)), None) => *b,
+        (None | Some(Value::Null), None) => false,
+        (Some(v), None) => return Err(format!("`{flag}` is {}, not a boolean", describe(v))),
+    };
+    if !deleted {
+        return Ok(None);
+    }
+    let ptr = deletion.id.as_deref().unwrap_or(id_ptr);
+    match item.pointer(ptr) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        _ => Err("a tombstone without an id".into()),
+    }
+}
+
+pub(super) fn truncate(s: &str) -> &str {
     let mut end = s.len().min(64);
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -258,7 +271,7 @@ fn read_fields(m: &Mapping, item: &Value) -> Result<Account, String> {
     Ok(a)
 }
 
-fn as_text(v: &Value) -> Result<String, String> {
+pub(super) fn as_text(v: &Value) -> Result<String, String> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
@@ -267,7 +280,7 @@ fn as_text(v: &Value) -> Result<String, String> {
     }
 }
 
-fn as_int(v: &Value) -> Result<i64, String> {
+pub(super) fn as_int(v: &Value) -> Result<i64, String> {
     match v {
         Value::Number(n) => n
             .as_i64()
@@ -325,7 +338,7 @@ pub fn format_decimal(v: i64, digits: u8) -> String {
     )
 }
 
-fn transform_int(f: &FieldMap, v: &Value) -> Result<i64, String> {
+pub(super) fn transform_int(f: &FieldMap, v: &Value) -> Result<i64, String> {
     match f.transform {
         Transform::UnixSeconds | Transform::Int => as_int(v),
         Transform::UnixMs => Ok(as_int(v)?.div_euclid(1000)),
@@ -349,7 +362,7 @@ fn transform_int(f: &FieldMap, v: &Value) -> Result<i64, String> {
     }
 }
 
-fn transform_text(f: &FieldMap, v: &Value) -> Result<String, String> {
+pub(super) fn transform_text(f: &FieldMap, v: &Value) -> Result<String, String> {
     let s = as_text(v)?;
     Ok(match f.transform {
         Transform::Enum => f.values.get(&s).cloned().unwrap_or(s),

@@ -12,8 +12,10 @@
 //! a new session started from it continues where the old one stopped.
 //!
 //! Modules: [`profile`] (the backend, as data), [`mapping`] (backend JSON ↔
-//! account), [`session`] (the state machine).
+//! account), [`entities`] (the feeds beside the accounts: contacts, deals,
+//! price lists), [`session`] (the state machine).
 
+pub mod entities;
 pub mod mapping;
 pub mod profile;
 pub mod session;

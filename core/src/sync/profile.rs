@@ -18,6 +18,7 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::entities::Entities;
 use super::mapping::Mapping;
 
 /// A backend, described.
@@ -71,6 +72,10 @@ pub struct Profile {
     pub writes: Writes,
     /// Backend JSON ↔ account.
     pub mapping: Mapping,
+    /// Feeds beside the accounts (contacts, deals, price lists), each
+    /// optional.
+    #[serde(default)]
+    pub entities: Entities,
 }
 
 /// A rate limit recognised by the error code in the body.
@@ -391,6 +396,74 @@ pub enum BodyStyle {
     Full,
 }
 
+impl Paging {
+    /// Checks the paging of a feed; `at` is where it sits in the profile
+    /// (`paging`, `entities.contacts.paging`), for the error.
+    pub(crate) fn check(&self, at: &str) -> Result<(), ProfileError> {
+        let pg = self;
+        pointer_ok(&format!("{at}.items"), &pg.items)?;
+        if !(1..=1000).contains(&pg.page_size) {
+            return Err(err(&format!("{at}.page_size"), "must be 1..=1000"));
+        }
+        for (f, v) in [
+            (format!("{at}.next"), &pg.next),
+            (format!("{at}.watermark"), &pg.watermark),
+            (format!("{at}.total"), &pg.total),
+            (format!("{at}.delta_link"), &pg.delta_link),
+        ] {
+            if let Some(v) = v {
+                pointer_ok(&f, v)?;
+            }
+        }
+        match pg.style {
+            PagingStyle::Keyset => {
+                need(&format!("{at}.next"), &pg.next, "keyset")?;
+                need(&format!("{at}.watermark"), &pg.watermark, "keyset")?;
+            }
+            PagingStyle::Cursor => {
+                need(&format!("{at}.next"), &pg.next, "cursor")?;
+                need(&format!("{at}.cursor_param"), &pg.cursor_param, "cursor")?;
+            }
+            PagingStyle::NextUrl => {}
+            PagingStyle::Page => {
+                need(&format!("{at}.page_param"), &pg.page_param, "page")?;
+                need(&format!("{at}.limit_param"), &pg.limit_param, "page")?;
+            }
+            PagingStyle::Offset => {
+                need(&format!("{at}.offset_param"), &pg.offset_param, "offset")?;
+                need(&format!("{at}.limit_param"), &pg.limit_param, "offset")?;
+            }
+        }
+        if pg.delta_link.is_some() && pg.style != PagingStyle::NextUrl {
+            return Err(err(
+                &format!("{at}.delta_link"),
+                "only paging style `next_url` follows a delta link",
+            ));
+        }
+        if let Some(t) = &pg.since_template {
+            if pg.style == PagingStyle::Keyset {
+                return Err(err(
+                    &format!("{at}.since_template"),
+                    "not used by paging style `keyset` (the feed's watermark is the delta)",
+                ));
+            }
+            if t.matches("{}").count() != 1 {
+                return Err(err(
+                    &format!("{at}.since_template"),
+                    format!("{t:?} must hold `{{}}` once, where the time goes"),
+                ));
+            }
+            if !pg.params.iter().any(|(_, v)| v.contains("{since}")) {
+                return Err(err(
+                    &format!("{at}.since_template"),
+                    format!("no value of `{at}.params` holds `{{since}}`"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A profile that cannot be used; the message names the field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileError {
@@ -413,7 +486,7 @@ pub(crate) fn err(field: &str, message: impl Into<String>) -> ProfileError {
     }
 }
 
-fn pointer_ok(field: &str, p: &str) -> Result<(), ProfileError> {
+pub(crate) fn pointer_ok(field: &str, p: &str) -> Result<(), ProfileError> {
     if p.is_empty() || p.starts_with('/') {
         Ok(())
     } else {
@@ -455,40 +528,9 @@ impl Profile {
         if !self.base_path.starts_with('/') {
             return Err(err("base_path", "must start with `/`"));
         }
-        let pg = &self.paging;
-        pointer_ok("paging.items", &pg.items)?;
-        if !(1..=1000).contains(&pg.page_size) {
-            return Err(err("paging.page_size", "must be 1..=1000"));
-        }
-        for (f, v) in [
-            ("paging.next", &pg.next),
-            ("paging.watermark", &pg.watermark),
-            ("paging.total", &pg.total),
-            ("paging.delta_link", &pg.delta_link),
-            ("deletion.id", &self.deletion.id),
-        ] {
-            if let Some(v) = v {
-                pointer_ok(f, v)?;
-            }
-        }
-        match pg.style {
-            PagingStyle::Keyset => {
-                need("paging.next", &pg.next, "keyset")?;
-                need("paging.watermark", &pg.watermark, "keyset")?;
-            }
-            PagingStyle::Cursor => {
-                need("paging.next", &pg.next, "cursor")?;
-                need("paging.cursor_param", &pg.cursor_param, "cursor")?;
-            }
-            PagingStyle::NextUrl => {}
-            PagingStyle::Page => {
-                need("paging.page_param", &pg.page_param, "page")?;
-                need("paging.limit_param", &pg.limit_param, "page")?;
-            }
-            PagingStyle::Offset => {
-                need("paging.offset_param", &pg.offset_param, "offset")?;
-                need("paging.limit_param", &pg.limit_param, "offset")?;
-            }
+        self.paging.check("paging")?;
+        if let Some(v) = &self.deletion.id {
+            pointer_ok("deletion.id", v)?;
         }
         if self.deletion.style == DeletionStyle::Tombstone {
             let f =
@@ -529,32 +571,6 @@ impl Profile {
                 return Err(err("throttled.values", "name at least one code"));
             }
         }
-        if pg.delta_link.is_some() && pg.style != PagingStyle::NextUrl {
-            return Err(err(
-                "paging.delta_link",
-                "only paging style `next_url` follows a delta link",
-            ));
-        }
-        if let Some(t) = &pg.since_template {
-            if pg.style == PagingStyle::Keyset {
-                return Err(err(
-                    "paging.since_template",
-                    "not used by paging style `keyset` (the feed's watermark is the delta)",
-                ));
-            }
-            if t.matches("{}").count() != 1 {
-                return Err(err(
-                    "paging.since_template",
-                    format!("{t:?} must hold `{{}}` once, where the time goes"),
-                ));
-            }
-            if !pg.params.iter().any(|(_, v)| v.contains("{since}")) {
-                return Err(err(
-                    "paging.since_template",
-                    "no value of `paging.params` holds `{since}`",
-                ));
-            }
-        }
         if let Some(p) = &self.writes.item_path {
             if !p.starts_with('/') || p.matches("{id}").count() != 1 {
                 return Err(err(
@@ -579,7 +595,8 @@ impl Profile {
                 return Err(err(f, format!("{m:?}: use PATCH, PUT or POST")));
             }
         }
-        self.mapping.check()
+        self.mapping.check()?;
+        self.entities.check()
     }
 }
 
@@ -626,7 +643,10 @@ pub const REFERENCE: &str = r#"{
   "deletion": {"style": "tombstone", "field": "/deleted"},
   "conflict": {"style": "if_match", "current": "/current"},
   "writes": {"update": "PATCH", "delete": "DELETE", "create": "POST", "body": "merge_patch"},
-  "mapping": {"canonical": true}
+  "mapping": {"canonical": true},
+  "entities": {"contacts": {"path": "/v1/contacts", "account": "/account_id"},
+               "deals": {"path": "/v1/deals", "account": "/account_id"},
+               "price_lists": {"path": "/v1/price_lists"}}
 }"#;
 
 /// npm `json-server` 0.17 serving `{"accounts": [canonical accounts]}`.

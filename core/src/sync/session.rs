@@ -25,17 +25,19 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::mapping::{self, Item};
+use super::entities::{read_related, EntityKind, Related};
+use super::mapping::{self, FieldMap, Item};
 use super::profile::{
-    AuthStyle, BodyStyle, ConflictKind, ListStyle, PagingStyle, Profile, TimeFormat,
+    AuthStyle, BodyStyle, ConflictKind, ListStyle, Paging, PagingStyle, Profile, TimeFormat,
 };
 use crate::budget::BudgetExceeded;
 use crate::conflicts::{current_value, Clash, Conflict, Resolution};
 use crate::model::Account;
 use crate::outbox::Edit;
+use crate::record_codec;
 use crate::rules::{Filter, Pushdown, RankRules};
 use crate::score::RankContext;
-use crate::store::{Store, WriteError};
+use crate::store::{Store, WriteError, MAX_RECORD_BYTES};
 
 /// A request for the caller to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -316,6 +318,14 @@ pub struct Report {
     pub skipped: u64,
     /// Times the store was planned (`retain`) to make room.
     pub retained: u64,
+    /// Contacts, deals and price lists written (a contact or deal onto its
+    /// account).
+    pub related_upserted: u64,
+    /// Contacts, deals and price lists deleted by tombstones.
+    pub related_deleted: u64,
+    /// Contacts and deals whose account is not on the device, and related
+    /// records that did not fit the budget.
+    pub related_skipped: u64,
     /// Requests retried.
     pub retries: u64,
 }
@@ -344,6 +354,17 @@ struct InFlight {
     attempts: u32,
 }
 
+/// What a feed lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FeedKind {
+    /// Accounts, under one alternative of the pushdown.
+    Accounts,
+    /// The profile's listing of deleted accounts (`deletion.params`).
+    Deletions,
+    /// A feed beside the accounts (`entities`).
+    Related(EntityKind),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Push,
@@ -356,10 +377,14 @@ pub struct SyncSession {
     profile: Profile,
     config: SyncConfig,
     state: SyncState,
+    /// Per feed: the pushdown's filters (empty for all but accounts feeds).
     filters: Vec<Vec<Filter>>,
-    /// Feeds before this index are the pushdown's; one after it is the
-    /// profile's deletions listing (`deletion.params`).
-    live_feeds: usize,
+    /// Per feed: what it lists. Accounts feeds come first, then the
+    /// deletions listing, then the related feeds in [`EntityKind::ALL`] order.
+    kinds: Vec<FeedKind>,
+    /// Per related feed kind (by [`EntityKind::ALL`] index): where each
+    /// canonical field is read from.
+    related_fields: [Vec<FieldMap>; 3],
     phase: Phase,
     inflight: Option<InFlight>,
     wait: Option<u64>,
@@ -499,25 +524,34 @@ impl SyncSession {
     /// store as the session goes.
     pub fn new(profile: Profile, config: SyncConfig, state: SyncState, store: &Store) -> Self {
         let mut filters = feeds_for(config.rules.as_ref(), &config.ctx);
-        let live_feeds = filters.len();
+        let mut kinds = alloc::vec![FeedKind::Accounts; filters.len()];
         if !profile.deletion.params.is_empty() {
             // The deletions listing: unfiltered (a deleted record is
-            // deleted whatever the rules say), last.
+            // deleted whatever the rules say), after the accounts.
             filters.push(Vec::new());
+            kinds.push(FeedKind::Deletions);
+        }
+        let mut related_fields: [Vec<FieldMap>; 3] = Default::default();
+        for (n, kind) in EntityKind::ALL.into_iter().enumerate() {
+            if let Some(feed) = profile.entities.feed(kind) {
+                filters.push(Vec::new());
+                kinds.push(FeedKind::Related(kind));
+                related_fields[n] = feed.field_maps(kind);
+            }
         }
         let old = if state.profile == profile.name {
             state.feeds
         } else {
             Vec::new()
         };
-        let feeds = filters
+        let feeds: Vec<FeedState> = filters
             .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let key = if i < live_feeds {
-                    serde_json::to_string(f).unwrap_or_default()
-                } else {
-                    "deletions".into()
+            .zip(&kinds)
+            .map(|(f, kind)| {
+                let key = match kind {
+                    FeedKind::Accounts => serde_json::to_string(f).unwrap_or_default(),
+                    FeedKind::Deletions => "deletions".into(),
+                    FeedKind::Related(k) => k.name().into(),
                 };
                 old.iter()
                     .find(|s| s.key == key)
@@ -526,6 +560,24 @@ impl SyncSession {
                         key,
                         ..FeedState::default()
                     })
+            })
+            .collect();
+        // Accounts that arrive in a first pass (a first sync, or rules that
+        // changed) may have contacts and deals the related feeds' positions
+        // are already past: those feeds start over too.
+        let accounts_start_over = feeds
+            .iter()
+            .zip(&kinds)
+            .any(|(f, k)| *k == FeedKind::Accounts && !f.complete);
+        let feeds = feeds
+            .into_iter()
+            .zip(&kinds)
+            .map(|(f, k)| match k {
+                FeedKind::Related(kind) if accounts_start_over && kind.per_account() => FeedState {
+                    key: f.key,
+                    ..FeedState::default()
+                },
+                _ => f,
             })
             .collect();
         let progress = Progress {
@@ -551,7 +603,8 @@ impl SyncSession {
             profile,
             config,
             filters,
-            live_feeds,
+            kinds,
+            related_fields,
             phase,
             inflight: None,
             wait: None,
@@ -812,10 +865,25 @@ impl SyncSession {
 
     // ---- pull ----------------------------------------------------------------
 
+    /// The path and paging of feed `i`.
+    fn source(&self, i: usize) -> (&str, &Paging) {
+        match self.kinds[i] {
+            FeedKind::Related(kind) => {
+                let feed = self.profile.entities.feed(kind);
+                (
+                    feed.map_or("", |f| f.path.as_str()),
+                    feed.and_then(|f| f.paging.as_ref())
+                        .unwrap_or(&self.profile.paging),
+                )
+            }
+            _ => (&self.profile.base_path, &self.profile.paging),
+        }
+    }
+
     fn page_request(&mut self, i: usize) -> HttpRequest {
-        let pg = &self.profile.paging;
+        let (path, pg) = self.source(i);
         let feed = &self.state.feeds[i];
-        let base = format!("{}{}", self.config.base_url, self.profile.base_path);
+        let base = format!("{}{path}", self.config.base_url);
         let absolute = |u: &String| {
             if u.starts_with("http://") || u.starts_with("https://") {
                 u.clone()
@@ -832,7 +900,7 @@ impl SyncSession {
                     p.push((l.clone(), pg.page_size.to_string()));
                 }
                 p.extend(pg.params.iter().cloned());
-                if i >= self.live_feeds {
+                if self.kinds[i] == FeedKind::Deletions {
                     for (k, v) in &self.profile.deletion.params {
                         match p.iter_mut().find(|(pk, _)| pk == k) {
                             Some(slot) => slot.1 = v.clone(),
@@ -923,24 +991,12 @@ impl SyncSession {
         let m = |s: String| PageError::Malformed(s);
         let body: Value =
             serde_json::from_slice(&resp.body).map_err(|e| m(format!("not JSON: {e}")))?;
-        let pg = self.profile.paging.clone();
+        let pg = self.source(i).1.clone();
         let items = body
             .pointer(&pg.items)
             .and_then(Value::as_array)
             .ok_or_else(|| m(format!("no array of records at `{}`", pg.items)))?;
-        let mut mapped = Vec::with_capacity(items.len());
-        for (n, it) in items.iter().enumerate() {
-            let item = mapping::read_item(&self.profile.mapping, &self.profile.deletion, it)
-                .map_err(|e| m(format!("record {n}: {e}")))?;
-            mapped.push(if i >= self.live_feeds {
-                // Everything the deletions listing returns is deleted.
-                Item::Tombstone {
-                    id: item.id().into(),
-                }
-            } else {
-                item
-            });
-        }
+        let mapped = self.map_items(i, items).map_err(m)?;
         if let Some(t) = pg
             .total_header
             .as_deref()
@@ -1050,14 +1106,8 @@ impl SyncSession {
             // Page and offset styles cannot see a repeated cursor: a page
             // identical to the one before stands for it.
             let sig = (
-                mapped
-                    .first()
-                    .map(|x| x.id().to_string())
-                    .unwrap_or_default(),
-                mapped
-                    .last()
-                    .map(|x| x.id().to_string())
-                    .unwrap_or_default(),
+                mapped.id_at(0).to_string(),
+                mapped.id_at(mapped.len().wrapping_sub(1)).to_string(),
                 mapped.len(),
             );
             if self.last_page_sig.as_ref() == Some(&sig) {
@@ -1069,45 +1119,12 @@ impl SyncSession {
         if self.pass_pages > self.config.max_pages {
             return Err(PageError::Endless);
         }
-        // Apply.
-        let filters = self.filters[i].clone();
-        let mut upserts = Vec::new();
-        let mut deletes = Vec::new();
-        let mut pass_max = next.pass_max;
-        for it in mapped {
-            self.progress.records_done += 1;
-            match it {
-                Item::Account(a) => {
-                    pass_max = Some(pass_max.map_or(a.updated_at, |x: i64| x.max(a.updated_at)));
-                    // Re-checked on the device: the backend may filter more
-                    // loosely than the rules, or not at all. A record already
-                    // here is refreshed even if it left the filter.
-                    if !passes(&filters, &a) && !store.contains(&a.id) {
-                        self.report.skipped += 1;
-                        continue;
-                    }
-                    if store.is_dirty(&a.id) {
-                        if let Some(r) = rebased_local(store, a) {
-                            upserts.push(r);
-                        }
-                    } else {
-                        upserts.push(a);
-                    }
-                }
-                Item::Tombstone { id } => {
-                    // A dirty record's deletion is the push's business (410).
-                    if !store.is_dirty(&id) {
-                        deletes.push(id);
-                    }
-                }
-            }
-        }
-        self.store_batch(store, upserts)?;
-        for id in deletes {
-            if store.delete(&id).unwrap_or(false) {
-                self.report.deleted += 1;
-            }
-        }
+        self.progress.records_done += mapped.len() as u64;
+        let pass_max = match mapped {
+            Mapped::Accounts(items) => self.apply_accounts(store, i, items)?,
+            Mapped::Related(kind, items) => self.apply_related(store, kind, items)?,
+        };
+        let pass_max = latest(next.pass_max, pass_max);
         self.progress.pages += 1;
         next.pass_max = pass_max;
         if last {
@@ -1116,10 +1133,7 @@ impl SyncSession {
             next.next_url = None;
             next.page = 0;
             if pg.style != PagingStyle::Keyset {
-                next.since = match (feed.since, pass_max) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    (a, b) => a.or(b),
-                };
+                next.since = latest(feed.since, pass_max);
                 next.params.clear();
             }
             next.pass_max = None;
@@ -1131,18 +1145,243 @@ impl SyncSession {
         Ok(())
     }
 
+    /// Maps a page's items as feed `i` lists them.
+    fn map_items(&self, i: usize, items: &[Value]) -> Result<Mapped, String> {
+        let deletion = &self.profile.deletion;
+        if let FeedKind::Related(kind) = self.kinds[i] {
+            let fields = &self.related_fields[kind as usize];
+            let account = self
+                .profile
+                .entities
+                .feed(kind)
+                .and_then(|f| f.account.as_deref());
+            let mapped = items
+                .iter()
+                .enumerate()
+                .map(|(n, it)| {
+                    read_related(kind, fields, account, deletion, it)
+                        .map_err(|e| format!("{} record {n}: {e}", kind.name()))
+                })
+                .collect::<Result<_, _>>()?;
+            return Ok(Mapped::Related(kind, mapped));
+        }
+        let mut mapped = Vec::with_capacity(items.len());
+        for (n, it) in items.iter().enumerate() {
+            let item = mapping::read_item(&self.profile.mapping, deletion, it)
+                .map_err(|e| format!("record {n}: {e}"))?;
+            mapped.push(if self.kinds[i] == FeedKind::Deletions {
+                // Everything the deletions listing returns is deleted.
+                Item::Tombstone {
+                    id: item.id().into(),
+                }
+            } else {
+                item
+            });
+        }
+        Ok(Mapped::Accounts(mapped))
+    }
+
+    /// Applies a page of accounts from feed `i`; returns its newest update time.
+    fn apply_accounts(
+        &mut self,
+        store: &mut Store,
+        i: usize,
+        mapped: Vec<Item>,
+    ) -> Result<Option<i64>, PageError> {
+        let filters = self.filters[i].clone();
+        let mut upserts = Vec::new();
+        let mut deletes = Vec::new();
+        let mut pass_max: Option<i64> = None;
+        for it in mapped {
+            match it {
+                Item::Account(a) => {
+                    pass_max = Some(pass_max.map_or(a.updated_at, |x| x.max(a.updated_at)));
+                    // Re-checked on the device: the backend may filter more
+                    // loosely than the rules, or not at all. A record already
+                    // here is refreshed even if it left the filter.
+                    if !passes(&filters, &a) && !store.contains(&a.id) {
+                        self.report.skipped += 1;
+                        continue;
+                    }
+                    let a = if store.is_dirty(&a.id) {
+                        match rebased_local(store, a) {
+                            Some(r) => r,
+                            None => continue,
+                        }
+                    } else {
+                        a
+                    };
+                    upserts.push(self.keep_related(store, a));
+                }
+                Item::Tombstone { id } => {
+                    // A dirty record's deletion is the push's business (410).
+                    if !store.is_dirty(&id) {
+                        deletes.push(id);
+                    }
+                }
+            }
+        }
+        let (written, skipped) = self.store_batch(store, upserts)?;
+        self.report.upserted += written;
+        self.report.skipped += skipped.len() as u64;
+        for id in deletes {
+            if store.delete(&id).unwrap_or(false) {
+                self.report.deleted += 1;
+            }
+        }
+        Ok(pass_max)
+    }
+
+    /// An account from the backend (a feed page, a write's answer, a
+    /// clash's current version) keeps the contacts and deals the device
+    /// holds for it when those come from feeds of their own: the backend's
+    /// account does not carry them.
+    fn keep_related(&self, store: &Store, mut a: Account) -> Account {
+        let entities = &self.profile.entities;
+        let contacts = entities.contacts.is_some() && a.contacts.is_empty();
+        let deals = entities.deals.is_some() && a.deals.is_empty();
+        if contacts || deals {
+            if let Some(old) = store.get(&a.id) {
+                if contacts {
+                    a.contacts = old.contacts;
+                }
+                if deals {
+                    a.deals = old.deals;
+                }
+            }
+        }
+        a
+    }
+
+    /// Applies a page of a related feed; returns its newest update time.
+    fn apply_related(
+        &mut self,
+        store: &mut Store,
+        kind: EntityKind,
+        items: Vec<(Related, Option<i64>)>,
+    ) -> Result<Option<i64>, PageError> {
+        let pass_max = items.iter().filter_map(|(_, t)| *t).max();
+        if kind == EntityKind::PriceLists {
+            self.apply_price_lists(store, items.into_iter().map(|(r, _)| r).collect())?;
+            return Ok(pass_max);
+        }
+        // The page's records gathered per account, each account read once
+        // and written once.
+        let mut accounts: BTreeMap<String, (Account, u64)> = BTreeMap::new();
+        for (item, _) in items {
+            let account_id = match &item {
+                Related::Contact { account, .. } | Related::Deal { account, .. } => account.clone(),
+                Related::Gone {
+                    account: Some(account),
+                    ..
+                } => account.clone(),
+                // A deletion that does not name its account: the account's
+                // own deletion takes its contacts and deals along.
+                Related::Gone { account: None, .. } | Related::PriceList(_) => continue,
+            };
+            let live = !matches!(item, Related::Gone { .. });
+            if !accounts.contains_key(&account_id) {
+                match store.get(&account_id) {
+                    Some(a) => {
+                        accounts.insert(account_id.clone(), (a, 0));
+                    }
+                    None => {
+                        self.report.related_skipped += u64::from(live);
+                        continue;
+                    }
+                }
+            }
+            let Some((account, added)) = accounts.get_mut(&account_id) else {
+                continue;
+            };
+            match item {
+                Related::Contact { contact, .. } => {
+                    if attach(account, contact, |a| &mut a.contacts, |c| &c.id) {
+                        *added += 1;
+                    } else {
+                        self.report.related_skipped += 1;
+                    }
+                }
+                Related::Deal { deal, .. } => {
+                    if attach(account, deal, |a| &mut a.deals, |d| &d.id) {
+                        *added += 1;
+                    } else {
+                        self.report.related_skipped += 1;
+                    }
+                }
+                Related::Gone { id, .. } => {
+                    let before = account.contacts.len() + account.deals.len();
+                    match kind {
+                        EntityKind::Contacts => account.contacts.retain(|c| c.id != id),
+                        _ => account.deals.retain(|d| d.id != id),
+                    }
+                    let removed = before - account.contacts.len() - account.deals.len();
+                    self.report.related_deleted += removed as u64;
+                }
+                Related::PriceList(_) => {}
+            }
+        }
+        let mut added = BTreeMap::new();
+        let upserts = accounts
+            .into_iter()
+            .map(|(id, (a, n))| {
+                added.insert(id, n);
+                a
+            })
+            .collect();
+        let (_, skipped) = self.store_batch(store, upserts)?;
+        let lost: u64 = skipped.iter().filter_map(|id| added.get(id)).sum();
+        let total: u64 = added.values().sum();
+        self.report.related_upserted += total - lost;
+        self.report.related_skipped += lost;
+        Ok(pass_max)
+    }
+
+    /// Applies a page of price lists: every list is checked before any is
+    /// written, so a hostile one leaves the store as it was.
+    fn apply_price_lists(
+        &mut self,
+        store: &mut Store,
+        items: Vec<Related>,
+    ) -> Result<(), PageError> {
+        for item in &items {
+            if let Related::PriceList(l) = item {
+                crate::price_lists::check(l).map_err(|e| {
+                    PageError::Malformed(format!("price list {:?}: {e}", mapping::truncate(&l.id)))
+                })?;
+            }
+        }
+        for item in items {
+            match item {
+                Related::PriceList(l) => match store.put_price_list(l) {
+                    Ok(()) => self.report.related_upserted += 1,
+                    Err(_) => self.report.related_skipped += 1,
+                },
+                Related::Gone { id, .. } => {
+                    if store.remove_price_list(&id).unwrap_or(false) {
+                        self.report.related_deleted += 1;
+                    }
+                }
+                Related::Contact { .. } | Related::Deal { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Writes a page's records; when the budget refuses, plans and keeps
-    /// what makes the cut.
-    fn store_batch(&mut self, store: &mut Store, upserts: Vec<Account>) -> Result<(), PageError> {
+    /// what makes the cut. Returns how many were written and the ids of
+    /// those that did not fit.
+    fn store_batch(
+        &mut self,
+        store: &mut Store,
+        upserts: Vec<Account>,
+    ) -> Result<(u64, Vec<String>), PageError> {
         if upserts.is_empty() {
-            return Ok(());
+            return Ok((0, Vec::new()));
         }
         let n = upserts.len() as u64;
         let rejected = match store.upsert_batch(upserts) {
-            Ok(_) => {
-                self.report.upserted += n;
-                return Ok(());
-            }
+            Ok(_) => return Ok((n, Vec::new())),
             Err(r) => r,
         };
         let upserts = match rejected.error {
@@ -1169,11 +1408,13 @@ impl SyncSession {
                 self.report.retained += 1;
             }
         }
+        let mut written = 0;
+        let mut skipped = Vec::new();
         for a in upserts {
             match store.upsert(a) {
-                Ok(_) => self.report.upserted += 1,
+                Ok(_) => written += 1,
                 Err(r) => match r.error {
-                    WriteError::Budget(_) => self.report.skipped += 1,
+                    WriteError::Budget(_) => skipped.push(r.value.id),
                     other => {
                         return Err(PageError::Malformed(format!(
                             "record {:?} refused by the store: {other}",
@@ -1183,7 +1424,7 @@ impl SyncSession {
                 },
             }
         }
-        Ok(())
+        Ok((written, skipped))
     }
 
     // ---- push ----------------------------------------------------------------
@@ -1458,6 +1699,7 @@ impl SyncSession {
                 self.events.push_back(Event::Pushed { seq });
                 if let Some(server) = body.as_ref().and_then(read) {
                     if let Some(r) = rebased_local(store, server) {
+                        let r = self.keep_related(store, r);
                         let _ = store.upsert(r);
                     }
                 }
@@ -1578,6 +1820,7 @@ impl SyncSession {
                 return;
             }
             if let Some(r) = rebased_local(store, current) {
+                let r = self.keep_related(store, r);
                 if let Err(x) = store.upsert(r) {
                     if let WriteError::Budget(b) = x.error {
                         self.finished = Some(Action::Failed(SyncError::Budget(b)));
@@ -1599,6 +1842,7 @@ impl SyncSession {
         }
         let server_record = e.patch.delete.then(|| current.clone());
         if let Some(r) = rebased_local(store, current) {
+            let r = self.keep_related(store, r);
             let _ = store.upsert(r);
         }
         self.raise(
@@ -1625,6 +1869,66 @@ enum PageError {
 /// The server's record with the rep's pending edits of it applied on top
 /// (what the device shows until they are pushed); `None` when the rep
 /// deleted it.
+/// The later of two times, either of which may be unknown.
+fn latest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A page's items, mapped.
+enum Mapped {
+    Accounts(Vec<Item>),
+    Related(EntityKind, Vec<(Related, Option<i64>)>),
+}
+
+impl Mapped {
+    fn len(&self) -> usize {
+        match self {
+            Mapped::Accounts(v) => v.len(),
+            Mapped::Related(_, v) => v.len(),
+        }
+    }
+
+    /// The id of item `n` (empty past the end).
+    fn id_at(&self, n: usize) -> &str {
+        match self {
+            Mapped::Accounts(v) => v.get(n).map_or("", Item::id),
+            Mapped::Related(_, v) => v.get(n).map_or("", |(r, _)| r.id()),
+        }
+    }
+}
+
+/// Puts `record` on `account` (replacing the one with its id), unless that
+/// makes the account larger than a record may be; false then, and the
+/// account is as it was.
+fn attach<T>(
+    account: &mut Account,
+    record: T,
+    list: impl Fn(&mut Account) -> &mut Vec<T>,
+    id: impl Fn(&T) -> &str,
+) -> bool {
+    let at = list(account).iter().position(|x| id(x) == id(&record));
+    let old = match at {
+        Some(n) => Some(core::mem::replace(&mut list(account)[n], record)),
+        None => {
+            list(account).push(record);
+            None
+        }
+    };
+    if record_codec::encode(account).len() <= MAX_RECORD_BYTES {
+        return true;
+    }
+    match (at, old) {
+        (Some(n), Some(o)) => list(account)[n] = o,
+        _ => {
+            list(account).pop();
+        }
+    }
+    false
+}
+
 fn rebased_local(store: &Store, server: Account) -> Option<Account> {
     let mut a = server;
     let id = a.id.clone();
