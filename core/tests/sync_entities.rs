@@ -6,7 +6,7 @@
 //! backend are in `sync.rs`.
 
 use satchel_core::budget::Budget;
-use satchel_core::model::{Account, Contact};
+use satchel_core::model::{Account, ActivityKind, Contact};
 use satchel_core::score::RankContext;
 use satchel_core::store::{Store, StoreConfig, MAX_RECORD_BYTES};
 use satchel_core::sync::profile::Profile;
@@ -36,6 +36,12 @@ const PROFILE: &str = r#"{
                  {"field": "close_date", "from": "/closedate", "as": "iso8601"},
                  {"field": "stage", "from": "/dealstage", "as": "enum",
                   "values": {"closedwon": "won"}}]},
+    "activities": {"path": "/tasks", "account": "/WhatId",
+      "fields": [{"field": "kind", "from": "/TaskSubtype", "as": "enum",
+                  "values": {"Call": "call", "Email": "email", "Task": "task"}},
+                 {"field": "at", "from": "/ActivityDate", "as": "iso8601"},
+                 {"field": "by", "from": "/OwnerId"},
+                 {"field": "text", "from": "/Subject"}]},
     "price_lists": {"path": "/prices"}
   }
 }"#;
@@ -69,6 +75,7 @@ struct Backend {
     accounts: Vec<Value>,
     contacts: Vec<Value>,
     deals: Vec<Value>,
+    tasks: Vec<Value>,
     prices: Vec<Value>,
     requests: Vec<String>,
 }
@@ -87,6 +94,7 @@ impl Backend {
             "/accounts" => &self.accounts,
             "/contacts" => &self.contacts,
             "/deals" => &self.deals,
+            "/tasks" => &self.tasks,
             "/prices" => &self.prices,
             _ => {
                 return HttpResponse {
@@ -154,6 +162,12 @@ fn backend() -> Backend {
         deals: vec![json!({"id": "d1", "company": "A2", "dealname": "Pumps",
                            "amount": "1234.5", "closedate": "2026-12-01",
                            "dealstage": "closedwon"})],
+        tasks: vec![
+            json!({"WhatId": "A1", "TaskSubtype": "Call", "ActivityDate": "2026-11-03",
+                   "OwnerId": "rep-1", "Subject": "Called about pumps"}),
+            json!({"WhatId": "A1", "TaskSubtype": "Email", "ActivityDate": "2026-11-01",
+                   "OwnerId": "rep-1", "Subject": "Sent prices"}),
+        ],
         prices: vec![
             json!({"id": "PL-SE", "territory_prefix": "SE", "currency": "SEK",
                    "items": [{"sku": "P-1", "name": "Pump", "unit_price": 129900}]}),
@@ -172,11 +186,11 @@ fn related_records_are_mapped_and_kept_on_their_account() {
     let r = report(&a);
     assert_eq!(
         b.requests,
-        ["/accounts", "/contacts", "/deals", "/prices"],
+        ["/accounts", "/contacts", "/deals", "/tasks", "/prices"],
         "accounts first, then the related feeds in order"
     );
     assert_eq!(r.upserted, 2);
-    assert_eq!(r.related_upserted, 2 + 1 + 2, "{r:?}");
+    assert_eq!(r.related_upserted, 2 + 1 + 2 + 2, "{r:?}");
     assert_eq!(r.related_skipped, 1, "c9's account is not on the device");
     let a1 = st.get("A1").unwrap();
     assert_eq!(
@@ -209,8 +223,14 @@ fn related_records_are_mapped_and_kept_on_their_account() {
         st.price_list_for("SE-S-01").unwrap().items[0].unit_price,
         129_900
     );
+    let texts: Vec<&str> = a1.activities.iter().map(|x| x.text.as_str()).collect();
+    assert_eq!(texts, ["Sent prices", "Called about pumps"], "oldest first");
+    assert_eq!(a1.activities[1].kind, ActivityKind::Call);
     let keys: Vec<&str> = state.feeds.iter().map(|f| f.key.as_str()).collect();
-    assert_eq!(keys[1..], ["contacts", "deals", "price_lists"]);
+    assert_eq!(
+        keys[1..],
+        ["contacts", "deals", "activities", "price_lists"]
+    );
     assert!(state.feeds.iter().all(|f| f.complete));
 }
 
@@ -234,17 +254,29 @@ fn updates_replace_tombstones_remove_and_accounts_keep_their_contacts() {
     ];
     b.deals = vec![json!({"id": "d1", "company": "A2", "archived": true})];
     b.prices = vec![json!({"id": "PL-SE-N", "archived": true})];
+    // The tasks feed sends one it sent before, and a new one.
+    b.tasks = vec![
+        b.tasks[0].clone(),
+        json!({"WhatId": "A1", "TaskSubtype": "Task", "ActivityDate": "2026-11-02",
+               "OwnerId": "rep-1", "Subject": "Quote"}),
+    ];
     let (a, _) = sync(&mut st, state, &mut b);
     let r = report(&a);
     assert_eq!(
         (r.related_upserted, r.related_deleted, r.related_skipped),
-        (1, 3, 0),
+        (2, 3, 0),
         "{r:?}"
     );
     let a1 = st.get("A1").unwrap();
     assert_eq!(a1.name, "Renamed");
     let names: Vec<&str> = a1.contacts.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["Åsa Berg"], "replaced by id, the archived one gone");
+    let texts: Vec<&str> = a1.activities.iter().map(|x| x.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["Sent prices", "Quote", "Called about pumps"],
+        "kept through the account's update, none twice"
+    );
     assert!(st.get("A2").unwrap().deals.is_empty());
     assert_eq!(st.price_list_for("SE-N-03").unwrap().id, "PL-SE");
 }
@@ -255,6 +287,7 @@ fn hostile_related_pages_fail_clearly_and_change_nothing() {
     let wrong_type = json!({"id": "c6", "properties": {"fullname": {"a": 1}},
                             "associations": {"companies": {"results": [{"id": "A1"}]}}});
     let bad_lines = json!({"id": "PL-X", "items": "free"});
+    let odd_kind = json!({"WhatId": "A1", "TaskSubtype": "Fax", "ActivityDate": "2026-11-03"});
     let huge_list = json!({"id": "PL-H", "items": (0..40_000)
         .map(|i| json!({"sku": format!("SKU-{i:08}"), "name": "x".repeat(20), "unit_price": i}))
         .collect::<Vec<_>>()});
@@ -262,15 +295,22 @@ fn hostile_related_pages_fail_clearly_and_change_nothing() {
         ("contacts", no_account, "no account id"),
         ("contacts", wrong_type, "field `name`"),
         ("prices", bad_lines, "a list of lines was expected"),
+        ("tasks", odd_kind, "\"Fax\" is not call"),
         ("prices", huge_list, "price list \"PL-H\""),
     ] {
         let mut b = backend();
         let mut st = store();
         let (_, state) = sync(&mut st, SyncState::default(), &mut b);
-        let before: Vec<Account> = st.iter().collect();
+        let accounts = |st: &Store| {
+            let mut v: Vec<Account> = st.iter().collect();
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            v
+        };
+        let before = accounts(&st);
         let lists_before = st.price_lists().count();
         match feed {
             "contacts" => b.contacts = vec![contact("c7", "A2", "Fine"), item],
+            "tasks" => b.tasks = vec![item],
             _ => b.prices = vec![item],
         }
         let (a, after) = sync(&mut st, state.clone(), &mut b);
@@ -278,8 +318,7 @@ fn hostile_related_pages_fail_clearly_and_change_nothing() {
             panic!("{feed}: {a:?}");
         };
         assert!(detail.contains(want), "{feed}: {detail}");
-        let now: Vec<Account> = st.iter().collect();
-        assert_eq!(now, before, "{feed}: the page was not applied");
+        assert_eq!(accounts(&st), before, "{feed}: the page was not applied");
         assert_eq!(st.price_lists().count(), lists_before);
         let i = after
             .feeds

@@ -69,7 +69,20 @@ pub const FIELD_MAPPED_PROFILE: &str = r#"{
     {"field": "custom.score", "from": "/properties/score", "as": "decimal", "digits": 1},
     {"field": "stage",        "from": "/properties/lifecyclestage", "as": "enum",
      "values": {"lead": "prospect", "opportunity": "negotiation", "customer": "won"}}
-  ]}
+  ]},
+  "entities": {
+    "contacts": {"path": "/crm/v3/objects/contacts",
+      "account": "/associations/companies/results/0/id",
+      "fields": [{"field": "name", "from": "/properties/fullname"},
+                 {"field": "updated_at", "from": "/updatedAt", "as": "iso8601"}]},
+    "deals": {"path": "/crm/v3/objects/deals", "account": "/company",
+      "fields": [{"field": "value", "from": "/amount", "as": "decimal", "digits": 2},
+                 {"field": "close_date", "from": "/closedate", "as": "unix_ms"}]},
+    "activities": {"path": "/tasks", "account": "/WhatId",
+      "fields": [{"field": "kind", "from": "/type", "as": "enum", "values": {"Call": "call"}},
+                 {"field": "at", "from": "/date", "as": "iso8601"}]},
+    "price_lists": {"path": "/prices"}
+  }
 }"#;
 
 const NOW: i64 = 1_790_000_000;
@@ -189,11 +202,16 @@ fn response_profile(selector: u8) -> Profile {
 
 /// A response body (after a profile selector byte) is mapped item by item,
 /// then handed to a session as the answer to its first page request: a page
-/// is applied whole or not at all, and the store stays in its budget.
+/// is applied whole or not at all, and the store stays in its budget. With
+/// bit 0x40 of the selector the body answers a related feed instead
+/// (contacts, deals, activities or price lists, by bits 0x30).
 pub fn response_map(data: &[u8]) {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
+    if selector & 0x40 != 0 {
+        return related_map(selector, body);
+    }
     let profile = response_profile(selector);
     if let Ok(v) = serde_json::from_slice::<Value>(body) {
         if let Some(items) = v.pointer(&profile.paging.items).and_then(Value::as_array) {
@@ -234,6 +252,85 @@ pub fn response_map(data: &[u8]) {
         assert!(
             store.is_empty(),
             "a page that was not applied changed the store"
+        );
+    }
+    let _ = session.poll(&mut store);
+}
+
+/// The related-feed half of [`response_map`]: the store holds accounts `A1`
+/// and `A2`; the accounts feed and the related feeds before the chosen one
+/// answer empty pages, the chosen one answers `body`.
+fn related_map(selector: u8, body: &[u8]) {
+    let (profile, empty) = if selector & 1 == 0 {
+        (
+            builtin("reference").unwrap(),
+            r#"{"items": [], "next": null, "watermark": {"since": 1, "after_seq": 1}}"#,
+        )
+    } else {
+        (
+            Profile::from_json(FIELD_MAPPED_PROFILE).unwrap(),
+            r#"{"results": []}"#,
+        )
+    };
+    let budget = Budget::parse("512KiB").unwrap();
+    let mut store = Store::with_config(budget, config());
+    for id in ["A1", "A2"] {
+        let a = Account {
+            id: id.into(),
+            name: format!("Customer {id}"),
+            territory: "SE-N-03".into(),
+            ..Account::default()
+        };
+        store.upsert(a).expect("two small accounts fit");
+    }
+    let ctx = RankContext {
+        now: NOW,
+        me: "rep-0001".into(),
+        territories: vec![],
+    };
+    let mut cfg = SyncConfig::new("http://127.0.0.1:9", "t", "d", ctx);
+    cfg.push = false;
+    cfg.max_attempts = 2;
+    let related = [
+        profile.entities.contacts.is_some(),
+        profile.entities.deals.is_some(),
+        profile.entities.activities.is_some(),
+        profile.entities.price_lists.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    let chosen = usize::from((selector >> 4) & 3) % related;
+    let mut session = SyncSession::new(profile, cfg, SyncState::default(), &store);
+    let answer = |b: &[u8]| HttpResponse {
+        status: 200,
+        headers: Vec::new(),
+        body: b.to_vec(),
+    };
+    // The accounts feed, then the related feeds before the chosen one.
+    for _ in 0..=chosen {
+        let Action::Send(_) = session.poll(&mut store) else {
+            panic!("the session asks for every feed in turn");
+        };
+        session.handle_response(&mut store, answer(empty.as_bytes()));
+    }
+    let Action::Send(_) = session.poll(&mut store) else {
+        panic!("the chosen related feed is asked for");
+    };
+    let seen = |st: &Store| {
+        let mut accounts: Vec<Account> = st.iter().collect();
+        accounts.sort_by(|a, b| a.id.cmp(&b.id));
+        let lists: Vec<_> = st.price_lists().cloned().collect();
+        (accounts, lists)
+    };
+    let before = seen(&store);
+    let pages = session.progress().pages;
+    session.handle_response(&mut store, answer(body));
+    assert!(store.used_bytes() <= budget.bytes());
+    if session.progress().pages == pages {
+        assert!(
+            seen(&store) == before,
+            "a related page that was not applied changed the store"
         );
     }
     let _ = session.poll(&mut store);

@@ -1,10 +1,12 @@
-//! The feeds beside the accounts: contacts, deals and regional price lists.
+//! The feeds beside the accounts: contacts, deals, activities and regional
+//! price lists.
 //!
 //! Owns the profile's `entities` section ([`Entities`], one optional
 //! [`EntityFeed`] per kind), its check, and reading one feed item into a
 //! [`Related`] record. The session pulls these feeds after the accounts:
-//! a contact or deal is attached to its account when that account is on the
-//! device (and counted as skipped otherwise); a price list is kept as it is.
+//! a contact, deal or activity is attached to its account when that account
+//! is on the device (and counted as skipped otherwise); a price list is kept
+//! as it is.
 //!
 //! Invariant: reading never panics on hostile JSON; every failure is an
 //! error naming the field, and an item maps whole or not at all. A
@@ -20,10 +22,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::mapping::{
-    as_text, describe, tombstone_id, transform_int, transform_text, FieldMap, Transform,
+    as_text, describe, tombstone_id, transform_int, transform_text, truncate, FieldMap, Transform,
 };
 use super::profile::{err, pointer_ok, Deletion, Paging, ProfileError};
-use crate::model::{Contact, Deal};
+use crate::model::{Activity, ActivityKind, Contact, Deal};
 use crate::price_lists::{PriceItem, PriceList};
 
 /// The profile's `entities` section: which related feeds the backend has.
@@ -36,6 +38,10 @@ pub struct Entities {
     /// The customer's pipeline.
     #[serde(default)]
     pub deals: Option<EntityFeed>,
+    /// Calls, visits, notes… kept apart from the account by the backend
+    /// (Salesforce Tasks and Events).
+    #[serde(default)]
+    pub activities: Option<EntityFeed>,
     /// Regional price lists.
     #[serde(default)]
     pub price_lists: Option<EntityFeed>,
@@ -68,15 +74,18 @@ pub enum EntityKind {
     Contacts,
     /// [`Deal`]s.
     Deals,
+    /// [`Activity`]s.
+    Activities,
     /// [`PriceList`]s.
     PriceLists,
 }
 
 impl EntityKind {
     /// Every kind, in pull order.
-    pub const ALL: [EntityKind; 3] = [
+    pub const ALL: [EntityKind; 4] = [
         EntityKind::Contacts,
         EntityKind::Deals,
+        EntityKind::Activities,
         EntityKind::PriceLists,
     ];
 
@@ -85,6 +94,7 @@ impl EntityKind {
         match self {
             EntityKind::Contacts => "contacts",
             EntityKind::Deals => "deals",
+            EntityKind::Activities => "activities",
             EntityKind::PriceLists => "price_lists",
         }
     }
@@ -110,6 +120,13 @@ impl EntityKind {
                 ("close_date", UnixSeconds),
                 ("updated_at", UnixSeconds),
             ],
+            EntityKind::Activities => &[
+                ("kind", Text),
+                ("at", UnixSeconds),
+                ("by", Text),
+                ("text", Text),
+                ("updated_at", UnixSeconds),
+            ],
             EntityKind::PriceLists => &[
                 ("id", Text),
                 ("territory_prefix", Text),
@@ -132,6 +149,7 @@ impl Entities {
         match kind {
             EntityKind::Contacts => self.contacts.as_ref(),
             EntityKind::Deals => self.deals.as_ref(),
+            EntityKind::Activities => self.activities.as_ref(),
             EntityKind::PriceLists => self.price_lists.as_ref(),
         }
     }
@@ -232,6 +250,13 @@ pub enum Related {
         /// The deal.
         deal: Deal,
     },
+    /// An activity with account `account`.
+    Activity {
+        /// The account's id.
+        account: String,
+        /// The activity.
+        activity: Activity,
+    },
     /// A price list.
     PriceList(PriceList),
     /// A deleted record.
@@ -249,6 +274,9 @@ impl Related {
         match self {
             Related::Contact { contact, .. } => &contact.id,
             Related::Deal { deal, .. } => &deal.id,
+            // Activities have no id of their own: they are told apart by
+            // their contents.
+            Related::Activity { .. } => "",
             Related::PriceList(l) => &l.id,
             Related::Gone { id, .. } => id,
         }
@@ -309,6 +337,15 @@ pub fn read_related(
             account: account_id,
             deal: Deal::default(),
         },
+        EntityKind::Activities => Related::Activity {
+            account: account_id,
+            activity: Activity {
+                kind: ActivityKind::Note,
+                at: 0,
+                by: String::new(),
+                text: String::new(),
+            },
+        },
         EntityKind::PriceLists => Related::PriceList(PriceList::default()),
     };
     for f in fields {
@@ -319,8 +356,13 @@ pub fn read_related(
         set_field(&mut record, f, v)
             .map_err(|e| format!("field `{}` (from `{}`): {e}", f.field, f.from))?;
     }
-    if record.id().is_empty() {
-        return Err("a record with an empty id".into());
+    match &record {
+        Related::Activity { activity, .. } if activity.at == 0 => {
+            return Err("an activity without its time (`at`)".into())
+        }
+        Related::Activity { .. } => {}
+        r if r.id().is_empty() => return Err("a record with an empty id".into()),
+        _ => {}
     }
     Ok((record, updated_at))
 }
@@ -345,6 +387,21 @@ fn set_field(r: &mut Related, f: &FieldMap, v: &Value) -> Result<(), String> {
             "value" => d.value = int()?,
             "currency" => d.currency = text()?,
             "close_date" => d.close_date = Some(int()?),
+            _ => {}
+        },
+        (Related::Activity { activity: a, .. }, field) => match field {
+            "kind" => {
+                let k = text()?;
+                a.kind = serde_json::from_value(Value::String(k.clone())).map_err(|_| {
+                    format!(
+                        "{:?} is not call, meeting, visit, note, task or email (map it with `values`)",
+                        truncate(&k)
+                    )
+                })?
+            }
+            "at" => a.at = int()?,
+            "by" => a.by = text()?,
+            "text" => a.text = text()?,
             _ => {}
         },
         (Related::PriceList(l), field) => match field {

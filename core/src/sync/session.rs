@@ -32,7 +32,7 @@ use super::profile::{
 };
 use crate::budget::BudgetExceeded;
 use crate::conflicts::{current_value, Clash, Conflict, Resolution};
-use crate::model::Account;
+use crate::model::{Account, Activity};
 use crate::outbox::Edit;
 use crate::record_codec;
 use crate::rules::{Filter, Pushdown, RankRules};
@@ -384,7 +384,7 @@ pub struct SyncSession {
     kinds: Vec<FeedKind>,
     /// Per related feed kind (by [`EntityKind::ALL`] index): where each
     /// canonical field is read from.
-    related_fields: [Vec<FieldMap>; 3],
+    related_fields: [Vec<FieldMap>; 4],
     phase: Phase,
     inflight: Option<InFlight>,
     wait: Option<u64>,
@@ -531,7 +531,7 @@ impl SyncSession {
             filters.push(Vec::new());
             kinds.push(FeedKind::Deletions);
         }
-        let mut related_fields: [Vec<FieldMap>; 3] = Default::default();
+        let mut related_fields: [Vec<FieldMap>; 4] = Default::default();
         for (n, kind) in EntityKind::ALL.into_iter().enumerate() {
             if let Some(feed) = profile.entities.feed(kind) {
                 filters.push(Vec::new());
@@ -1106,8 +1106,8 @@ impl SyncSession {
             // Page and offset styles cannot see a repeated cursor: a page
             // identical to the one before stands for it.
             let sig = (
-                mapped.id_at(0).to_string(),
-                mapped.id_at(mapped.len().wrapping_sub(1)).to_string(),
+                mapped.key_at(0),
+                mapped.key_at(mapped.len().wrapping_sub(1)),
                 mapped.len(),
             );
             if self.last_page_sig.as_ref() == Some(&sig) {
@@ -1240,13 +1240,23 @@ impl SyncSession {
         let entities = &self.profile.entities;
         let contacts = entities.contacts.is_some() && a.contacts.is_empty();
         let deals = entities.deals.is_some() && a.deals.is_empty();
-        if contacts || deals {
+        let activities = entities.activities.is_some();
+        if contacts || deals || activities {
             if let Some(old) = store.get(&a.id) {
                 if contacts {
                     a.contacts = old.contacts;
                 }
                 if deals {
                     a.deals = old.deals;
+                }
+                if activities {
+                    // The account may carry some (the rep's pending logs)
+                    // and the device others (from the feed): keep both.
+                    for x in old.activities {
+                        if !a.activities.contains(&x) {
+                            attach_activity(&mut a, x);
+                        }
+                    }
                 }
             }
         }
@@ -1270,7 +1280,9 @@ impl SyncSession {
         let mut accounts: BTreeMap<String, (Account, u64)> = BTreeMap::new();
         for (item, _) in items {
             let account_id = match &item {
-                Related::Contact { account, .. } | Related::Deal { account, .. } => account.clone(),
+                Related::Contact { account, .. }
+                | Related::Deal { account, .. }
+                | Related::Activity { account, .. } => account.clone(),
                 Related::Gone {
                     account: Some(account),
                     ..
@@ -1309,11 +1321,23 @@ impl SyncSession {
                         self.report.related_skipped += 1;
                     }
                 }
+                Related::Activity { activity, .. } => {
+                    if account.activities.contains(&activity) {
+                        // Already here: the rep logged it, or an earlier pass.
+                    } else if attach_activity(account, activity) {
+                        *added += 1;
+                    } else {
+                        self.report.related_skipped += 1;
+                    }
+                }
                 Related::Gone { id, .. } => {
                     let before = account.contacts.len() + account.deals.len();
                     match kind {
                         EntityKind::Contacts => account.contacts.retain(|c| c.id != id),
-                        _ => account.deals.retain(|d| d.id != id),
+                        EntityKind::Deals => account.deals.retain(|d| d.id != id),
+                        // No id to match: an activity stays until its
+                        // account is deleted.
+                        EntityKind::Activities | EntityKind::PriceLists => {}
                     }
                     let removed = before - account.contacts.len() - account.deals.len();
                     self.report.related_deleted += removed as u64;
@@ -1362,7 +1386,7 @@ impl SyncSession {
                         self.report.related_deleted += 1;
                     }
                 }
-                Related::Contact { .. } | Related::Deal { .. } => {}
+                Related::Contact { .. } | Related::Deal { .. } | Related::Activity { .. } => {}
             }
         }
         Ok(())
@@ -1891,11 +1915,18 @@ impl Mapped {
         }
     }
 
-    /// The id of item `n` (empty past the end).
-    fn id_at(&self, n: usize) -> &str {
+    /// What tells item `n` apart (its id; an activity's account, time and
+    /// text); empty past the end.
+    fn key_at(&self, n: usize) -> String {
         match self {
-            Mapped::Accounts(v) => v.get(n).map_or("", Item::id),
-            Mapped::Related(_, v) => v.get(n).map_or("", |(r, _)| r.id()),
+            Mapped::Accounts(v) => v.get(n).map_or("", Item::id).into(),
+            Mapped::Related(_, v) => match v.get(n) {
+                Some((Related::Activity { account, activity }, _)) => {
+                    format!("{account}/{}/{}", activity.at, activity.text)
+                }
+                Some((r, _)) => r.id().into(),
+                None => String::new(),
+            },
         }
     }
 }
@@ -1926,6 +1957,19 @@ fn attach<T>(
             list(account).pop();
         }
     }
+    false
+}
+
+/// Puts `activity` among the account's, which are kept oldest first,
+/// unless that makes the account larger than a record may be (false then,
+/// and the account is as it was).
+fn attach_activity(account: &mut Account, activity: Activity) -> bool {
+    let at = account.activities.partition_point(|x| x.at <= activity.at);
+    account.activities.insert(at, activity);
+    if record_codec::encode(account).len() <= MAX_RECORD_BYTES {
+        return true;
+    }
+    account.activities.remove(at);
     false
 }
 
