@@ -253,6 +253,18 @@ impl ActivityKind {
         self as u8
     }
 
+    /// Its name in canonical JSON (`call`, `meeting`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            ActivityKind::Call => "call",
+            ActivityKind::Meeting => "meeting",
+            ActivityKind::Visit => "visit",
+            ActivityKind::Note => "note",
+            ActivityKind::Task => "task",
+            ActivityKind::Email => "email",
+        }
+    }
+
     /// The kind for a code, if the code is known.
     pub fn from_code(code: u8) -> Option<Self> {
         Self::ALL.get(code as usize).copied()

@@ -101,17 +101,6 @@ fn hit_object(store: &CoreStore, hit: &Hit, text: &str) -> JsValue {
     ])
 }
 
-fn kind_name(k: ActivityKind) -> &'static str {
-    match k {
-        ActivityKind::Call => "call",
-        ActivityKind::Meeting => "meeting",
-        ActivityKind::Visit => "visit",
-        ActivityKind::Note => "note",
-        ActivityKind::Task => "task",
-        ActivityKind::Email => "email",
-    }
-}
-
 #[wasm_bindgen]
 impl Store {
     /// Finds accounts (and stubs of evicted ones) by what the rep types, in
@@ -227,7 +216,7 @@ impl Store {
             let counts: Vec<(&str, JsValue)> = ActivityKind::ALL
                 .iter()
                 .zip(m.by_kind)
-                .map(|(k, n)| (kind_name(*k), num(n)))
+                .map(|(k, n)| (k.name(), num(n)))
                 .collect();
             out.push(&object(&[
                 ("year", num(m.year)),

@@ -80,19 +80,28 @@ function api(url, child) {
   };
 }
 
+/** The reference backend's feeds beside the accounts. */
+const RELATED_FEEDS = ["/v1/contacts", "/v1/deals", "/v1/price_lists"];
+
 /** `fetch` that counts requests by method and listing pages, and can be bounded. */
 export function countingFetch(max = 10000) {
-  // `pages` counts page requests, `pageUrls` the distinct pages asked for
-  // (a request retried after a dropped connection on a loaded machine asks
-  // for the same page again).
-  const seen = { total: 0, GET: 0, PATCH: 0, PUT: 0, POST: 0, DELETE: 0, pages: 0, pageUrls: new Set() };
+  // `pages` counts accounts page requests, `pageUrls` the distinct accounts
+  // pages asked for (a request retried after a dropped connection on a
+  // loaded machine asks for the same page again), `relatedUrls` the distinct
+  // pages of the contacts, deals and price lists feeds.
+  const seen = {
+    total: 0, GET: 0, PATCH: 0, PUT: 0, POST: 0, DELETE: 0,
+    pages: 0, pageUrls: new Set(), relatedUrls: new Set(),
+  };
   const f = (url, init) => {
     seen.total += 1;
     seen[init.method] = (seen[init.method] || 0) + 1;
-    if (init.method === "GET" && new URL(url).pathname === "/v1/accounts") {
+    const path = new URL(url).pathname;
+    if (init.method === "GET" && path === "/v1/accounts") {
       seen.pages += 1;
       seen.pageUrls.add(url);
     }
+    if (init.method === "GET" && RELATED_FEEDS.includes(path)) seen.relatedUrls.add(url);
     if (seen.total > max) return Promise.reject(new Error(`more than ${max} requests`));
     return fetch(url, init);
   };

@@ -58,10 +58,18 @@ test("a first sync fills the store with the whole org, within its budget", { tim
   assert.equal(store.length, live);
   assert.equal(report.upserted, live);
   assert.ok(store.usedBytes <= store.budget);
-  // Pages of 500, each reported with its records.
+  // Pages of 500, each reported with its records; then the contacts, deals
+  // and price lists feeds, each record on its account.
   assert.equal(seen.seen.pageUrls.size, Math.ceil(live / 500));
-  assert.equal(progress.at(-1).recordsDone, live);
-  assert.equal(progress.at(-1).pages, seen.seen.pageUrls.size);
+  assert.ok(report.relatedUpserted > live / 2, `${report.relatedUpserted} related records`);
+  assert.equal(report.relatedSkipped, 0, "the whole org is here");
+  assert.equal(progress.at(-1).recordsDone, live + report.relatedUpserted);
+  assert.equal(progress.at(-1).pages, seen.seen.pageUrls.size + seen.seen.relatedUrls.size);
+  const contact = (await api.call("GET", "/v1/contacts?limit=1&include_deleted=false")).body.items[0];
+  const holder = store.get(contact.account_id);
+  assert.equal(holder.contacts.find((c) => c.id === contact.id).name, contact.name);
+  const list = (await api.call("GET", "/v1/price_lists?limit=1&include_deleted=false")).body.items[0];
+  assert.ok(store.priceListFor(list.territory_prefix), `a price list for ${list.territory_prefix}`);
   assert.ok(progress.at(-1).bytesDone > live * 300);
   assert.equal(JSON.parse(s.state()).feeds[0].complete, true);
   // A second sync from the saved state reads one (empty) page.

@@ -63,7 +63,7 @@ test("a tab killed during the first load reopens and its sync continues where it
     // The app saves the store with its sync position every 16 pages; wait
     // until the first save is behind us (the status shows page 17's records).
     await page.waitForFunction(() => {
-      const m = /Loaded ([\d,]+) accounts/.exec(document.querySelector("#load-status").textContent);
+      const m = /Loaded ([\d,]+) records/.exec(document.querySelector("#load-status").textContent);
       return m && Number(m[1].replace(/,/g, "")) >= 8500;
     }, null, { timeout: 120000 });
     await page.close({ runBeforeUnload: false });
@@ -83,7 +83,7 @@ test("a tab killed during the first load reopens and its sync continues where it
     const received = Number(/received (\d+)/.exec(status)[1]);
     assert.ok(received > 0 && received <= ACCOUNTS - 8000, `received ${received}`);
     assert.ok(second.pages <= total - 16 + 1, `${second.pages} pages after reopening (of ${total})`);
-    assert.match(await page.textContent("#sync-progress"), /accounts received [\d,]+ · \d+ pages/);
+    assert.match(await page.textContent("#sync-progress"), /records received [\d,]+ · \d+ pages/);
     await page.goto(`${site.url}#customers`);
     await page.waitForSelector("#list .row", { timeout: 30000 });
     assert.equal(await page.textContent("#count"), `${ACCOUNTS.toLocaleString("en-US")} customers on this device`);

@@ -392,12 +392,15 @@ fn set_field(r: &mut Related, f: &FieldMap, v: &Value) -> Result<(), String> {
         (Related::Activity { activity: a, .. }, field) => match field {
             "kind" => {
                 let k = text()?;
-                a.kind = serde_json::from_value(Value::String(k.clone())).map_err(|_| {
-                    format!(
-                        "{:?} is not call, meeting, visit, note, task or email (map it with `values`)",
-                        truncate(&k)
-                    )
-                })?
+                a.kind = ActivityKind::ALL
+                    .into_iter()
+                    .find(|x| x.name() == k)
+                    .ok_or_else(|| {
+                        format!(
+                            "{:?} is not call, meeting, visit, note, task or email (map it with `values`)",
+                            truncate(&k)
+                        )
+                    })?
             }
             "at" => a.at = int()?,
             "by" => a.by = text()?,

@@ -1276,8 +1276,10 @@ impl SyncSession {
             return Ok(pass_max);
         }
         // The page's records gathered per account, each account read once
-        // and written once.
-        let mut accounts: BTreeMap<String, (Account, u64)> = BTreeMap::new();
+        // and written once (with how many records it gained). A page holds
+        // at most 1,000 records: a vector searched from the back (records of
+        // one account tend to come together) is enough.
+        let mut accounts: Vec<(Account, u64)> = Vec::new();
         for (item, _) in items {
             let account_id = match &item {
                 Related::Contact { account, .. }
@@ -1292,20 +1294,20 @@ impl SyncSession {
                 Related::Gone { account: None, .. } | Related::PriceList(_) => continue,
             };
             let live = !matches!(item, Related::Gone { .. });
-            if !accounts.contains_key(&account_id) {
-                match store.get(&account_id) {
+            let at = match accounts.iter().rposition(|(a, _)| a.id == account_id) {
+                Some(at) => at,
+                None => match store.get(&account_id) {
                     Some(a) => {
-                        accounts.insert(account_id.clone(), (a, 0));
+                        accounts.push((a, 0));
+                        accounts.len() - 1
                     }
                     None => {
                         self.report.related_skipped += u64::from(live);
                         continue;
                     }
-                }
-            }
-            let Some((account, added)) = accounts.get_mut(&account_id) else {
-                continue;
+                },
             };
+            let (account, added) = &mut accounts[at];
             match item {
                 Related::Contact { contact, .. } => {
                     if attach(account, contact, |a| &mut a.contacts, |c| &c.id) {
@@ -1345,17 +1347,15 @@ impl SyncSession {
                 Related::PriceList(_) => {}
             }
         }
-        let mut added = BTreeMap::new();
-        let upserts = accounts
-            .into_iter()
-            .map(|(id, (a, n))| {
-                added.insert(id, n);
-                a
-            })
-            .collect();
+        let added: Vec<(String, u64)> = accounts.iter().map(|(a, n)| (a.id.clone(), *n)).collect();
+        let upserts = accounts.into_iter().map(|(a, _)| a).collect();
         let (_, skipped) = self.store_batch(store, upserts)?;
-        let lost: u64 = skipped.iter().filter_map(|id| added.get(id)).sum();
-        let total: u64 = added.values().sum();
+        let lost: u64 = added
+            .iter()
+            .filter(|(id, _)| skipped.contains(id))
+            .map(|(_, n)| n)
+            .sum();
+        let total: u64 = added.iter().map(|(_, n)| n).sum();
         self.report.related_upserted += total - lost;
         self.report.related_skipped += lost;
         Ok(pass_max)

@@ -72,8 +72,10 @@ export function render(view, _arg, app) {
       meter.hidden = false;
       const report = await run(store, {
         onProgress: async function (p) {
-          status.textContent = "Loaded " + p.recordsDone.toLocaleString() + " accounts (" + store.length.toLocaleString() +
-            " on the device, " + (p.bytesDone / 1048576).toFixed(1) + " MiB received)…";
+          // Records: the accounts first, then their contacts, deals and
+          // the price lists.
+          status.textContent = "Loaded " + p.recordsDone.toLocaleString() + " records (" + store.length.toLocaleString() +
+            " accounts on the device, " + (p.bytesDone / 1048576).toFixed(1) + " MiB received)…";
           meter.firstChild.style.width = Math.min(95, 5 + p.pages * 2) + "%";
           // Saved with its sync position: a killed tab resumes from here.
           if (p.pages % 16 === 0) await checkpoint();
@@ -98,8 +100,9 @@ export function render(view, _arg, app) {
       meter.firstChild.style.width = "100%";
       status.className = "good";
       status.dataset.ms = String(Math.round(state.loadMs));
-      status.textContent = "Loaded " + result.items.toLocaleString() + " accounts in " + (state.loadMs / 1000).toFixed(1) +
-        " s; " + store.length.toLocaleString() + " kept on this device.";
+      status.textContent = "Loaded " + result.items.toLocaleString() + " accounts" +
+        (report.relatedUpserted ? " with " + report.relatedUpserted.toLocaleString() + " contacts, deals and price lists" : "") +
+        " in " + (state.loadMs / 1000).toFixed(1) + " s; " + store.length.toLocaleString() + " kept on this device.";
       setTimeout(function () { app.go("#customers"); }, 600);
     } catch (err) {
       status.className = "error";

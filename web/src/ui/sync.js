@@ -41,7 +41,7 @@ function interrupted() {
 function progressText(p) {
   const records = p.recordsExpected !== null ? p.recordsDone.toLocaleString() + " of " + p.recordsExpected.toLocaleString()
     : p.recordsDone.toLocaleString();
-  return "Edits sent " + p.editsDone + " of " + p.editsExpected + " · accounts received " + records +
+  return "Edits sent " + p.editsDone + " of " + p.editsExpected + " · records received " + records +
     " · " + p.pages + " pages, " + bytes(p.bytesDone);
 }
 
@@ -142,7 +142,9 @@ export function render(view, _arg, app) {
       app.refreshBadge();
       status.className = "good";
       status.textContent = "Sent " + report.pushed + ", " + report.conflicts + " conflicts; received " +
-        report.upserted + " changes (" + report.deleted + " deleted).";
+        report.upserted + " changes (" + report.deleted + " deleted)" +
+        (report.relatedUpserted + report.relatedDeleted ? ", " + (report.relatedUpserted + report.relatedDeleted) +
+          " to contacts, deals and price lists" : "") + ".";
       meter.firstChild.style.width = "100%";
       // Redraw the outbox and conflicts, unless the rep went elsewhere.
       setTimeout(function () { if (location.hash === "#sync") app.go("#sync"); }, 1500);
