@@ -57,6 +57,15 @@
 // package README, "Size".
 // Both together (the size pass on top of the entities): 359,706 bytes.
 // Guard 376,000 -> 360,500.
+//
+// Sync pulling contacts, deals, activities and price lists (the profile's
+// `entities` section, issue 6) added 14.3 KB gzip (359,706 -> 374,026): the
+// derived deserializers of `Entities`/`EntityFeed` (with a second Paging),
+// reading a related item (read_related 4 KB raw), the session's related
+// pass (inlined into handle_response, now 14 KB raw) and its messages.
+// Parsing an ActivityKind through serde_json's Value deserializer and a
+// BTreeMap keyed by account had cost 3.7 KB more; both were replaced.
+// Guard 360,500 -> 374,500.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -64,7 +73,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 360_500;
+export const GUARD = 374_500;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;

@@ -16,10 +16,11 @@ import { start, stop, sample, connect, search, root, TOKEN } from "./harness.mjs
  * little, so that nothing grows unnoticed. Contacts, deals and price lists
  * (issue 6) took it to 413,918 bytes (the .wasm +22.5 KB gzip, see
  * wasm/scripts/sizes.mjs): guard 400,000 -> 420,000. The wasm size pass
- * brought it back to 398,544 (legacy 394,095): guard 400,000.
+ * brought it back to 398,544 (legacy 394,095): guard 400,000. Sync pulling
+ * the related feeds (issue 6) adds 14.3 KB to the .wasm: guard 414,000.
  */
 const TARGET_BYTES = 300_000;
-const GUARD_BYTES = 400_000;
+const GUARD_BYTES = 414_000;
 const SHOTS = path.join(root, "target/screenshots");
 const HOSTILE_NAME = "<img src=x onerror=alert(1)>";
 const HOSTILE_URL = "javascript:alert(document.domain)";
