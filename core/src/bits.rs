@@ -6,8 +6,10 @@
 //! bytes.
 //!
 //! Invariants: a writer's output is its bits in order, padded with zero bits
-//! to a whole byte; a reader never reads past its end (every read that would
-//! returns `None`) and never panics, whatever the bytes.
+//! to a whole byte, and it never grows its vector past the capacity it was
+//! given (the vector is budgeted scratch: bytes beyond are dropped and
+//! [`BitWriter::finish`] says so); a reader never reads past its end (every
+//! read that would returns `None`) and never panics, whatever the bytes.
 
 use alloc::vec::Vec;
 
@@ -16,15 +18,26 @@ pub struct BitWriter<'a> {
     out: &'a mut Vec<u8>,
     acc: u64,
     bits: u32,
+    /// A byte did not fit in `out`'s capacity.
+    cut: bool,
 }
 
 impl<'a> BitWriter<'a> {
-    /// A writer appending to `out`.
+    /// A writer appending to `out`, within `out`'s capacity.
     pub fn new(out: &'a mut Vec<u8>) -> Self {
         BitWriter {
             out,
             acc: 0,
             bits: 0,
+            cut: false,
+        }
+    }
+
+    fn push(&mut self, byte: u8) {
+        if self.out.len() < self.out.capacity() {
+            self.out.push(byte);
+        } else {
+            self.cut = true;
         }
     }
 
@@ -42,7 +55,7 @@ impl<'a> BitWriter<'a> {
         self.acc |= v << self.bits;
         self.bits += n;
         while self.bits >= 8 {
-            self.out.push(self.acc as u8);
+            self.push(self.acc as u8);
             self.acc >>= 8;
             self.bits -= 8;
         }
@@ -51,6 +64,10 @@ impl<'a> BitWriter<'a> {
     /// Writes `q` one bits, then a zero bit.
     pub fn unary(&mut self, mut q: u64) {
         while q >= 32 {
+            if self.cut {
+                // Nothing more fits: a far outlier's unary need not be spun out.
+                return;
+            }
             self.put(0xffff_ffff, 32);
             q -= 32;
         }
@@ -73,12 +90,14 @@ impl<'a> BitWriter<'a> {
         self.put(x, k);
     }
 
-    /// Pads to a whole byte with zero bits.
-    pub fn finish(mut self) {
+    /// Pads to a whole byte with zero bits; false when the output did not
+    /// fit in the vector's capacity (what is there is then a cut prefix).
+    pub fn finish(mut self) -> bool {
         if self.bits > 0 {
-            self.out.push(self.acc as u8);
+            self.push(self.acc as u8);
             self.bits = 0;
         }
+        !self.cut
     }
 }
 
@@ -207,7 +226,13 @@ mod tests {
     proptest! {
         #[test]
         fn what_is_written_is_read_back(fields in proptest::collection::vec(field(), 0..200)) {
-            let mut out = Vec::new();
+            let bits: u64 = fields.iter().map(|f| match *f {
+                Field::Fixed(_, n) => u64::from(n),
+                Field::Unary(q) => q + 1,
+                Field::Gamma(x) => gamma_bits(x),
+                Field::Rice(x, k) => (x >> k) + 1 + u64::from(k),
+            }).sum();
+            let mut out = Vec::with_capacity(bits.div_ceil(8) as usize);
             let mut w = BitWriter::new(&mut out);
             for f in &fields {
                 match *f {
@@ -217,7 +242,7 @@ mod tests {
                     Field::Rice(x, k) => w.rice(x, k),
                 }
             }
-            w.finish();
+            prop_assert!(w.finish());
             let mut r = BitReader::new(&out);
             for f in &fields {
                 match *f {
@@ -245,6 +270,25 @@ mod tests {
                 if !got { break; }
             }
         }
+    }
+
+    #[test]
+    fn a_writer_never_grows_its_vector() {
+        let mut out = Vec::with_capacity(4);
+        let cap = out.capacity();
+        let mut w = BitWriter::new(&mut out);
+        w.put(u64::MAX, 64);
+        w.unary(1 << 20);
+        assert!(
+            !w.finish(),
+            "64 bits and a long unary do not fit in {cap} bytes"
+        );
+        assert_eq!((out.len(), out.capacity()), (cap, cap));
+        let mut out = Vec::with_capacity(16);
+        let mut w = BitWriter::new(&mut out);
+        w.put(0x1234, 16);
+        assert!(w.finish());
+        assert_eq!(out, [0x34, 0x12]);
     }
 
     #[test]

@@ -136,8 +136,12 @@ fn best_rice(gaps: impl Iterator<Item = u64> + Clone) -> u32 {
     k
 }
 
-/// Encodes `postings` (sorted, non-empty) into `out` (cleared first).
-fn encode(postings: &[Posting], out: &mut Vec<u8>) {
+/// Encodes `postings` (sorted, non-empty) into `out` (cleared first),
+/// within `out`'s capacity: false when the encoding is longer (`out` then
+/// holds a cut prefix). The callers' scratch is budgeted, so a page that
+/// would encode longer than it (a far outlier in a dense run) is found
+/// without growing it.
+fn encode(postings: &[Posting], out: &mut Vec<u8>) -> bool {
     out.clear();
     let width = postings
         .iter()
@@ -185,7 +189,7 @@ fn encode(postings: &[Posting], out: &mut Vec<u8>) {
             w.put(t, 32);
         }
     }
-    w.finish();
+    w.finish()
 }
 
 /// Writes `key`, which follows `prev` (module doc).
@@ -295,9 +299,11 @@ fn hold_decoded(decoded: &mut Vec<Posting>, postings: usize) {
     }
 }
 
-/// A page of `postings` (sorted, non-empty), encoded through `scratch`.
+/// A page of `postings` (sorted, non-empty), encoded through `scratch`,
+/// which the caller has checked it fits.
 fn page_of_postings(postings: &[Posting], scratch: &mut Vec<u8>) -> Page {
-    encode(postings, scratch);
+    let fits = encode(postings, scratch);
+    debug_assert!(fits, "a page's postings were checked to fit the scratch");
     let page = Page {
         first: postings[0],
         bits: Box::from(&scratch[..]),
@@ -383,9 +389,9 @@ impl TermIndex {
         all.insert(at, p);
         self.postings += 1;
         self.marks[i] = self.marks[i].max(mark);
-        encode(&all, &mut self.scratch);
+        let fits = encode(&all, &mut self.scratch);
         let old = self.pages[i].bits.len();
-        if self.scratch.len() > old + MAX_GROWTH_BYTES {
+        if !fits || self.scratch.len() > old + MAX_GROWTH_BYTES {
             // A far outlier in a dense run (or a wider page): the parts
             // around `p` are no longer than the page was.
             let parts = [&all[..at], &all[at..=at], &all[at + 1..]];
@@ -418,9 +424,11 @@ impl TermIndex {
     /// Puts pages of `part` at `at` (over the page there when `over`), split
     /// into halves while a page would break the limits; the slot after them.
     fn put_pages(&mut self, at: usize, part: &[Posting], mark: u16, over: bool) -> usize {
-        encode(part, &mut self.scratch);
+        let fits = encode(part, &mut self.scratch);
         if part.len() > 1
-            && (self.scratch.len() > PAGE_BYTES + PAGE_SLACK || part.len() > MAX_PAGE_POSTINGS)
+            && (!fits
+                || self.scratch.len() > PAGE_BYTES + PAGE_SLACK
+                || part.len() > MAX_PAGE_POSTINGS)
         {
             let (left, right) = part.split_at(part.len() / 2);
             let next = self.put_pages(at, left, mark, over);
@@ -545,7 +553,12 @@ impl TermIndex {
     /// that each page is in canonical form.
     pub fn decode(r: &mut Reader<'_>) -> Result<TermIndex, WireError> {
         let count = r.varint_max(u64::from(u32::MAX), "page count")? as usize;
-        let mut ix = TermIndex::default();
+        let mut ix = TermIndex {
+            // Held from here on (removal must never need room); a canonical
+            // page fits it.
+            scratch: Vec::with_capacity(PAGE_BYTES + PAGE_SLACK + MAX_GROWTH_BYTES),
+            ..TermIndex::default()
+        };
         let mut last: Option<Posting> = None;
         let mut postings = Vec::new();
         for _ in 0..count {
@@ -580,8 +593,7 @@ impl TermIndex {
             }
             // Only the bytes this code would write: page sizes bound what
             // an insert costs, and equal sets must have equal pages.
-            encode(&postings, &mut ix.scratch);
-            if ix.scratch[..] != bits[..] {
+            if !encode(&postings, &mut ix.scratch) || ix.scratch[..] != bits[..] {
                 return Err(WireError::Invalid("page not in canonical form"));
             }
             ix.postings += postings.len();
@@ -597,7 +609,7 @@ impl TermIndex {
         ix.pages.shrink_to_fit();
         ix.marks.shrink_to_fit();
         // Removal must never need room: its buffers are held from here on.
-        ix.scratch = Vec::with_capacity(PAGE_BYTES + PAGE_SLACK + MAX_GROWTH_BYTES);
+        ix.scratch.clear();
         hold_decoded(&mut ix.decoded, ix.postings);
         Ok(ix)
     }
@@ -776,5 +788,31 @@ mod tests {
             assert_eq!(cost(k), best, "{gaps:?}");
             assert!((0..k).all(|j| cost(j) > best), "smallest of the best");
         }
+    }
+
+    /// A far outlier in a long dense run re-encodes its page far longer
+    /// (the run's Rice parameter jumps): found within the budgeted scratch,
+    /// and split around, not written into a grown buffer.
+    #[test]
+    fn a_far_outlier_in_a_full_dense_run_stays_within_its_cost() {
+        let mut ix = TermIndex::default();
+        let key = 0x6162_6300_0000_0000;
+        for n in 0..3000u64 {
+            ix.insert((key, n * 1024));
+        }
+        for t in [1u64 << 31, (1 << 31) + 5, 3_000_000_000, 123_457] {
+            let before = ix.heap_bytes();
+            let cost = ix.insert_cost(1);
+            ix.insert((key, t));
+            assert!(
+                ix.heap_bytes() <= before + cost,
+                "insert of {t} grew {} bytes, cost said {cost}; scratch {}",
+                ix.heap_bytes() - before,
+                ix.scratch.capacity()
+            );
+        }
+        let postings = all(&ix);
+        assert_eq!(postings.len(), 3004);
+        assert_eq!(all(&reload(&ix)), postings, "its pages are canonical");
     }
 }
