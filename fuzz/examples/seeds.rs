@@ -109,25 +109,43 @@ fn main() {
     page.extend(serde_json::to_vec(&hub).unwrap());
     put("response_map", "field-mapped", &page);
     // Related feeds (selector bit 0x40; 0x30: which feed; bit 0: the profile).
-    let keyset = |items: serde_json::Value| {
-        serde_json::json!({"items": items, "next": null, "watermark": {"since": 2, "after_seq": 2}})
-    };
+    let keyset = |items: serde_json::Value| serde_json::json!({"items": items, "next": null, "watermark": {"since": 2, "after_seq": 2}});
     let related = [
-        ("related-contacts", 0x40u8, keyset(serde_json::json!([
+        (
+            "related-contacts",
+            0x40u8,
+            keyset(serde_json::json!([
             {"id": "A1-C0", "account_id": "A1", "name": "Åsa", "role": "buyer", "email": "a@x.se",
              "phone": "+46", "updated_at": 1, "version": 1},
-            {"id": "A2-C9", "account_id": "A2", "deleted": true, "updated_at": 1, "version": 2}]))),
-        ("related-deals", 0x50, keyset(serde_json::json!([
+            {"id": "A2-C9", "account_id": "A2", "deleted": true, "updated_at": 1, "version": 2}])),
+        ),
+        (
+            "related-deals",
+            0x50,
+            keyset(serde_json::json!([
             {"id": "A2-D0", "account_id": "A2", "title": "Pumps", "stage": "won", "value": 129900,
-             "currency": "SEK", "close_date": 1790000000, "updated_at": 1, "version": 1}]))),
-        ("related-prices", 0x60, keyset(serde_json::json!([
+             "currency": "SEK", "close_date": 1790000000, "updated_at": 1, "version": 1}])),
+        ),
+        (
+            "related-prices",
+            0x60,
+            keyset(serde_json::json!([
             {"id": "PL-SE", "territory_prefix": "SE", "currency": "SEK",
-             "items": [{"sku": "P-1", "name": "Pump", "unit_price": 129900}], "updated_at": 1}]))),
-        ("related-hub-contacts", 0x41, serde_json::json!({"results": [
+             "items": [{"sku": "P-1", "name": "Pump", "unit_price": 129900}], "updated_at": 1}])),
+        ),
+        (
+            "related-hub-contacts",
+            0x41,
+            serde_json::json!({"results": [
             {"id": "9", "properties": {"fullname": "Bo"}, "updatedAt": "2026-09-21T14:05:00Z",
-             "associations": {"companies": {"results": [{"id": "A1"}]}}}]})),
-        ("related-hub-tasks", 0x61, serde_json::json!({"results": [
-            {"WhatId": "A1", "type": "Call", "date": "2026-09-21", "by": "rep-1", "text": "hi"}]})),
+             "associations": {"companies": {"results": [{"id": "A1"}]}}}]}),
+        ),
+        (
+            "related-hub-tasks",
+            0x61,
+            serde_json::json!({"results": [
+            {"WhatId": "A1", "type": "Call", "date": "2026-09-21", "by": "rep-1", "text": "hi"}]}),
+        ),
     ];
     for (name, selector, body) in related {
         let mut page = vec![selector];

@@ -200,6 +200,19 @@ fn response_profile(selector: u8) -> Profile {
     }
 }
 
+/// A session's settings for the response targets: pull only, two tries.
+fn pull_only() -> SyncConfig {
+    let ctx = RankContext {
+        now: NOW,
+        me: "rep-0001".into(),
+        territories: vec![],
+    };
+    let mut cfg = SyncConfig::new("http://127.0.0.1:9", "t", "d", ctx);
+    cfg.push = false;
+    cfg.max_attempts = 2;
+    cfg
+}
+
 /// A response body (after a profile selector byte) is mapped item by item,
 /// then handed to a session as the answer to its first page request: a page
 /// is applied whole or not at all, and the store stays in its budget. With
@@ -222,14 +235,7 @@ pub fn response_map(data: &[u8]) {
     }
     let budget = Budget::parse("512KiB").unwrap();
     let mut store = Store::with_config(budget, config());
-    let ctx = RankContext {
-        now: NOW,
-        me: "rep-0001".into(),
-        territories: vec![],
-    };
-    let mut cfg = SyncConfig::new("http://127.0.0.1:9", "t", "d", ctx);
-    cfg.push = false;
-    cfg.max_attempts = 2;
+    let cfg = pull_only();
     let mut session = SyncSession::new(profile, cfg, SyncState::default(), &store);
     let Action::Send(_) = session.poll(&mut store) else {
         panic!("a pull-only session starts with a page request");
@@ -283,14 +289,7 @@ fn related_map(selector: u8, body: &[u8]) {
         };
         store.upsert(a).expect("two small accounts fit");
     }
-    let ctx = RankContext {
-        now: NOW,
-        me: "rep-0001".into(),
-        territories: vec![],
-    };
-    let mut cfg = SyncConfig::new("http://127.0.0.1:9", "t", "d", ctx);
-    cfg.push = false;
-    cfg.max_attempts = 2;
+    let cfg = pull_only();
     let related = [
         profile.entities.contacts.is_some(),
         profile.entities.deals.is_some(),
