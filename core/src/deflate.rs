@@ -12,9 +12,11 @@
 //! Invariant: [`inflate`] never writes more than `raw_len` bytes and fails
 //! unless the stream ends exactly there.
 
+#[cfg(not(feature = "stored-blocks"))]
 use alloc::vec;
 use alloc::vec::Vec;
 
+#[cfg(not(feature = "stored-blocks"))]
 use miniz_oxide::deflate::core::{
     compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
 };
@@ -24,15 +26,11 @@ use miniz_oxide::inflate::TINFLStatus;
 /// Deflate level: 9 is miniz's best ratio; blocks are written once, read often.
 #[cfg(not(feature = "stored-blocks"))]
 const LEVEL: i32 = 9;
-/// Level 0: stored (uncompressed) deflate blocks, for the store fuzzer only
-/// (`fuzz/`), whose subject is the store's operations against a model and
-/// which otherwise spends most of its time building Huffman tables. The
-/// stream is still raw deflate that [`inflate`] checks the same way.
-#[cfg(feature = "stored-blocks")]
-const LEVEL: i32 = 0;
 /// Level used to feed the dictionary, whose output is thrown away.
+#[cfg(not(feature = "stored-blocks"))]
 const PRIMING_LEVEL: u8 = 2;
 /// Negative window bits ask for raw deflate (no zlib header).
+#[cfg(not(feature = "stored-blocks"))]
 const RAW_WINDOW_BITS: i32 = -15;
 /// Longest useful dictionary: deflate cannot reach further back.
 pub const MAX_DICTIONARY: usize = 32 * 1024;
@@ -47,7 +45,16 @@ pub fn deflate(data: &[u8], dictionary: &[u8]) -> Vec<u8> {
 /// compressor holds ~300 KiB of tables, and allocating and zeroing a fresh
 /// one per stream was a fifth of the store fuzzer's time. Each stream starts
 /// from a reset, so the output is what a fresh compressor gives.
+#[cfg(not(feature = "stored-blocks"))]
 pub struct Deflater(CompressorOxide);
+
+/// With `stored-blocks` (the store fuzzer only, `fuzz/`, whose subject is
+/// the store's operations against a model) blocks are written uncompressed,
+/// as stored deflate blocks that [`inflate`] checks the same way. The writer
+/// is our own: even at level 0 miniz resets its ~300 KiB of hash tables per
+/// stream, a quarter of that fuzzer's profile.
+#[cfg(feature = "stored-blocks")]
+pub struct Deflater;
 
 impl Default for Deflater {
     fn default() -> Self {
@@ -55,6 +62,7 @@ impl Default for Deflater {
     }
 }
 
+#[cfg(not(feature = "stored-blocks"))]
 impl Deflater {
     /// A compressor for raw deflate at the store's level.
     pub fn new() -> Self {
@@ -74,10 +82,36 @@ impl Deflater {
     }
 }
 
+#[cfg(feature = "stored-blocks")]
+impl Deflater {
+    /// A stored-block writer.
+    pub fn new() -> Self {
+        Deflater
+    }
+
+    /// `data` as stored deflate blocks (RFC 1951, 3.2.4): per block a
+    /// header byte (BFINAL, BTYPE 00), LEN and its complement, the bytes.
+    /// Stored blocks never point back, so the dictionary plays no part.
+    pub fn deflate(&mut self, data: &[u8], _dictionary: &[u8]) -> Vec<u8> {
+        const MAX_STORED: usize = 0xFFFF;
+        let blocks = data.len().div_ceil(MAX_STORED).max(1);
+        let mut out = Vec::with_capacity(data.len() + 5 * blocks);
+        for i in 0..blocks {
+            let chunk = &data[i * MAX_STORED..((i + 1) * MAX_STORED).min(data.len())];
+            let len = chunk.len() as u16;
+            out.push(u8::from(i + 1 == blocks));
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(&(!len).to_le_bytes());
+            out.extend_from_slice(chunk);
+        }
+        out
+    }
+}
+
+#[cfg(not(feature = "stored-blocks"))]
 fn deflate_with(c: &mut CompressorOxide, data: &[u8], dictionary: &[u8]) -> Vec<u8> {
     let dictionary = &dictionary[dictionary.len().saturating_sub(MAX_DICTIONARY)..];
-    // Stored blocks never point back, so they need no primed window.
-    if !dictionary.is_empty() && LEVEL > 0 {
+    if !dictionary.is_empty() {
         // Compress the dictionary and throw the bytes away: only the window
         // it leaves behind matters. A low level is enough for that (every
         // position still enters the hash chains) and several times faster.
@@ -92,6 +126,7 @@ fn deflate_with(c: &mut CompressorOxide, data: &[u8], dictionary: &[u8]) -> Vec<
     out
 }
 
+#[cfg(not(feature = "stored-blocks"))]
 /// Feeds all of `input` with `flush`, growing `out` as needed; returns the
 /// bytes written.
 fn run(c: &mut CompressorOxide, mut input: &[u8], out: &mut Vec<u8>, flush: TDEFLFlush) -> usize {
@@ -165,7 +200,7 @@ mod tests {
             assert!(inflate(&c, d, data.len() - 1, &mut scratch, &mut Vec::new()).is_err());
         }
         // Stored blocks (the fuzz build) neither shrink nor point back.
-        if LEVEL > 0 {
+        if cfg!(not(feature = "stored-blocks")) {
             let with = deflate(&data, &dict).len();
             let without = deflate(&data, &[]).len();
             assert!(
@@ -209,10 +244,14 @@ mod tests {
     }
 
     #[test]
-    fn empty_input() {
-        let c = deflate(&[], &[]);
-        let mut out = Vec::new();
-        inflate(&c, &[], 0, &mut Vec::new(), &mut out).unwrap();
-        assert!(out.is_empty());
+    fn empty_and_multi_block_inputs_round_trip() {
+        // 140,000 bytes take three stored blocks in the fuzz build.
+        let long: Vec<u8> = (0..140_000u32).map(|i| (i % 251) as u8).collect();
+        for data in [&[][..], &long[..]] {
+            let c = deflate(data, &[]);
+            let mut out = Vec::new();
+            inflate(&c, &[], data.len(), &mut Vec::new(), &mut out).unwrap();
+            assert_eq!(out, data);
+        }
     }
 }
