@@ -14,11 +14,14 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use satchel_core::budget::Budget;
+use satchel_core::model::Account;
 use satchel_core::store::{Store, StoreConfig, Upserted, WriteError};
 
 use crate::inspect::print_stats;
 use satchel::parse_line;
 
+/// Records written in one `upsert_batch`.
+const BATCH: usize = 128;
 /// Bad lines reported one by one; past this only the count goes on.
 const MAX_REPORTED_BAD_LINES: usize = 20;
 
@@ -101,6 +104,7 @@ fn per(bytes: u64, n: u64) -> f64 {
 fn ingest(mut reader: impl BufRead, store: &mut Store) -> Result<Tally, String> {
     let mut tally = Tally::default();
     let mut line = Vec::new();
+    let mut pending = Vec::with_capacity(BATCH);
     loop {
         line.clear();
         let n = reader
@@ -129,6 +133,30 @@ fn ingest(mut reader: impl BufRead, store: &mut Store) -> Result<Tally, String> 
                 continue;
             }
         };
+        pending.push((tally.lines, account));
+        if pending.len() >= BATCH {
+            write_pending(store, &mut pending, &mut tally);
+        }
+    }
+    write_pending(store, &mut pending, &mut tally);
+    Ok(tally)
+}
+
+/// Writes the pending records in one `upsert_batch` (the store indexes a
+/// batch with one page encoding per index page touched), or one by one when
+/// the batch is refused, so that each refusal is told against its line.
+fn write_pending(store: &mut Store, pending: &mut Vec<(u64, Account)>, tally: &mut Tally) {
+    if pending.len() > 1 {
+        let (lines, accounts): (Vec<u64>, Vec<Account>) = pending.drain(..).unzip();
+        match store.upsert_batch(accounts) {
+            Ok(done) => {
+                tally.inserted += done.inserted as u64;
+                tally.updated += done.updated as u64;
+            }
+            Err(r) => pending.extend(lines.into_iter().zip(r.value)),
+        }
+    }
+    for (line, account) in pending.drain(..) {
         match store.upsert(account) {
             Ok(Upserted::Inserted(_)) => tally.inserted += 1,
             Ok(Upserted::Updated(_)) => tally.updated += 1,
@@ -137,15 +165,13 @@ fn ingest(mut reader: impl BufRead, store: &mut Store) -> Result<Tally, String> 
                 e => {
                     tally.refused_invalid += 1;
                     eprintln!(
-                        "line {}: {e}; record {:?} skipped",
-                        tally.lines,
+                        "line {line}: {e}; record {:?} skipped",
                         truncate(&r.value.id)
                     );
                 }
             },
         }
     }
-    Ok(tally)
 }
 
 fn truncate(s: &str) -> String {

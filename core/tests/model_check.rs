@@ -1,7 +1,7 @@
 //! The store against a `BTreeMap` model: random upserts, batches, deletes,
 //! compactions and snapshot round trips under several budgets. After every
-//! call the budget holds, and the contents are exactly what the model says
-//! was accepted.
+//! call the budget holds, and the contents (and what a search by territory
+//! finds) are exactly what the model says was accepted.
 
 mod common;
 
@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use satchel_core::budget::Budget;
 use satchel_core::journal::journal_header;
 use satchel_core::model::Account;
+use satchel_core::search::{HitRef, Query, MAX_LIMIT};
 use satchel_core::store::{Store, StoreConfig, WriteError};
 
 #[derive(Debug, Clone)]
@@ -59,6 +60,35 @@ fn check(store: &Store, model: &BTreeMap<String, Account>) {
     seen.sort_by(|a, b| a.id.cmp(&b.id));
     let want: Vec<Account> = model.values().cloned().collect();
     assert_eq!(seen, want);
+    // The search index holds exactly the records: a territory filter (read
+    // from the index's attribute postings) finds every one and no other.
+    // (An index that did not fit at open refuses searches: skipped.)
+    for territory in ["SE-N-01", "SE-N-02", "SE-N-03", "DE-BY-01"] {
+        let q = Query {
+            territory: vec![territory.into()],
+            limit: MAX_LIMIT,
+            ..Query::default()
+        };
+        let Ok(hits) = store.search(&q) else { continue };
+        let mut found: Vec<String> = hits
+            .iter()
+            .filter_map(|h| match h.target {
+                HitRef::Record(local) => store.get_local(local).map(|a| a.id),
+                HitRef::Stub { .. } => None,
+            })
+            .collect();
+        found.sort();
+        let want: Vec<&String> = model
+            .values()
+            .filter(|a| a.territory == territory)
+            .map(|a| &a.id)
+            .collect();
+        assert_eq!(
+            found.iter().collect::<Vec<_>>(),
+            want,
+            "territory {territory}"
+        );
+    }
 }
 
 fn run(budget: usize, ops: Vec<Op>) {
