@@ -151,8 +151,14 @@ impl Store {
         drop(probe);
         if working > self.budget().bytes().saturating_sub(self.used_bytes()) {
             // The planner's histograms must fit beside the store: make room
-            // from the cache first.
+            // from the cache first, then from the stubs (the plan decides
+            // again which stubs stay).
             self.clear_cache();
+            let short =
+                working.saturating_sub(self.budget().bytes().saturating_sub(self.used_bytes()));
+            if short > 0 {
+                self.shed_stubs(short);
+            }
             let available = self.budget().bytes().saturating_sub(self.used_bytes());
             if working > available {
                 return Err(BudgetExceeded {

@@ -629,27 +629,28 @@ impl Store {
         accounts: Vec<Account>,
     ) -> Result<BatchReport, Rejected<Vec<Account>>> {
         let mut encoded = Vec::with_capacity(accounts.len());
-        let mut new_ids: BTreeMap<&str, ()> = BTreeMap::new();
+        let mut ids: BTreeMap<&str, ()> = BTreeMap::new();
         for a in &accounts {
             match self.check_record(a) {
                 Ok(e) => encoded.push(e),
                 Err(error) => {
-                    drop(new_ids);
+                    drop(ids);
                     return Err(Rejected {
                         value: accounts,
                         error,
                     });
                 }
             }
-            if !self.contains(&a.id) {
-                new_ids.insert(&a.id, ());
-            }
+            ids.insert(&a.id, ());
         }
+        let new = ids.keys().filter(|id| !self.contains(id)).count();
+        // Distinct ids are indexed together at the end. A repeated id's second
+        // write unindexes the first version, so that must be indexed by then.
+        let index_together = ids.len() == accounts.len();
+        drop(ids);
         let lens: Vec<usize> = encoded.iter().map(Vec::len).collect();
         let keys: Vec<Vec<u64>> = accounts.iter().map(record_keys).collect();
         let terms = keys.iter().map(Vec::len).sum();
-        let new = new_ids.len();
-        drop(new_ids);
 
         for _ in 0..2 {
             // Twice: room may have come from compacting the hot buffer.
@@ -664,12 +665,6 @@ impl Store {
             }
         }
         self.reserve_write(&lens, new);
-        // Distinct ids are indexed together at the end. A repeated id's second
-        // write unindexes the first version, so that must be indexed by then.
-        let mut ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
-        ids.sort_unstable();
-        let index_together = ids.windows(2).all(|w| w[0] != w[1]);
-        drop(ids);
         let mut report = BatchReport::default();
         let mut written = Vec::with_capacity(if index_together { accounts.len() } else { 0 });
         let mut rest: usize = lens.iter().sum();
@@ -843,13 +838,14 @@ impl Store {
             self.flush_hot();
         }
         // Stubs are hints: they go before a write is refused (lowest scores
-        // first; not journaled, so a replay may bring back those that fit).
-        if needed > self.writable() && !self.stubs.is_empty() {
-            for (id, name) in self.stubs.shed(needed - self.writable()) {
-                let others = self.stubs.with_tag(crate::index::tag_of(&id));
-                self.search
-                    .remove_stub(&id, &name, others.into_iter().map(|s| (s.1, s.2)));
-            }
+        // first; not journaled, so a replay may bring back those that fit),
+        // but not for a write that would be refused even without them: a
+        // refused write changes nothing.
+        if needed > self.writable()
+            && !self.stubs.is_empty()
+            && needed <= self.writable() + self.stubs.heap_bytes()
+        {
+            self.shed_stubs(needed - self.writable());
         }
         if needed > self.writable() {
             return Err(WriteError::Budget(BudgetExceeded {
@@ -858,6 +854,16 @@ impl Store {
             }));
         }
         Ok(())
+    }
+
+    /// Drops the lowest-scoring stubs until about `bytes` are freed, and
+    /// their postings.
+    pub(crate) fn shed_stubs(&mut self, bytes: usize) {
+        for (id, name) in self.stubs.shed(bytes) {
+            let others = self.stubs.with_tag(crate::index::tag_of(&id));
+            self.search
+                .remove_stub(&id, &name, others.into_iter().map(|s| (s.1, s.2)));
+        }
     }
 
     /// Room for writes: what the budget has left less the planning reserve,

@@ -66,6 +66,13 @@
 // Parsing an ActivityKind through serde_json's Value deserializer and a
 // BTreeMap keyed by account had cost 3.7 KB more; both were replaced.
 // Guard 360,500 -> 374,500.
+//
+// Batched ingest (issue 7: upsert_batch indexes a batch a page at a time,
+// ingestNdjson writes 128 records a batch; three times the ingest rate)
+// added 3.2 KB gzip (374,026 -> 377,202): a slice sort of (key, target)
+// postings, the batch merge and the batch paths of the store and ingest.
+// A sort of the ids to tell a repeated id cost another 1.6 KB; the batch's
+// BTreeMap of ids does it instead. Guard 374,500 -> 377,700.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -73,7 +80,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 374_500;
+export const GUARD = 377_700;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;

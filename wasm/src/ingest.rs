@@ -80,9 +80,16 @@ pub struct Ingest {
     /// Retain freed nothing even at the lowest share: stop trying.
     exhausted: bool,
     errors: Vec<(u64, &'static str, String)>,
-    /// Parsed records not yet written, with their line numbers: written
-    /// together ([`BATCH`]) at the latest when a chunk ends.
-    pending: Vec<(u64, Account)>,
+    /// Parsed records not yet written: written together ([`BATCH`]) at the
+    /// latest when a chunk ends.
+    pending: Vec<Account>,
+    /// The line number of each pending record.
+    pending_lines: Vec<u64>,
+    /// Records the next batch may hold: halved (to 2) when the budget
+    /// refuses a batch (a batch is checked for its worst case, a fair share
+    /// of a small budget), doubled up to [`BATCH`] when one fits; 0 before
+    /// the first, which may hold [`BATCH`].
+    batch_len: usize,
 }
 
 impl Ingest {
@@ -97,7 +104,7 @@ impl Ingest {
         let mut splitter = core::mem::take(&mut self.splitter);
         splitter.feed(chunk, |line| {
             self.line(line);
-            if self.pending.len() >= BATCH {
+            if self.pending.len() >= self.batch_cap() {
                 self.flush(store, settings, ranking);
             }
         });
@@ -158,7 +165,8 @@ impl Ingest {
                 )))
             }
         };
-        self.pending.push((self.lines, account));
+        self.pending.push(account);
+        self.pending_lines.push(self.lines);
     }
 
     /// Writes the pending records: all at once when they fit, else one by
@@ -170,22 +178,37 @@ impl Ingest {
         settings: IngestSettings,
         ranking: Option<&(RankRules, RankContext)>,
     ) {
-        let mut pending = core::mem::take(&mut self.pending);
-        if pending.len() > 1 {
-            let (lines, accounts): (Vec<u64>, Vec<Account>) = pending.drain(..).unzip();
+        let mut accounts = core::mem::take(&mut self.pending);
+        let lines = core::mem::take(&mut self.pending_lines);
+        if accounts.len() > 1 {
             match store.upsert_batch(accounts) {
                 Ok(done) => {
                     self.inserted += done.inserted as u64;
                     self.updated += done.updated as u64;
+                    self.batch_len = (self.batch_cap() * 2).min(BATCH);
+                    accounts = Vec::new();
                 }
-                Err(r) => pending.extend(lines.into_iter().zip(r.value)),
+                Err(r) => {
+                    if matches!(r.error, WriteError::Budget(_)) {
+                        self.batch_len = (self.batch_cap() / 2).max(2);
+                    }
+                    accounts = r.value;
+                }
             }
         }
-        for (line, account) in pending.drain(..) {
+        for (account, &line) in accounts.into_iter().zip(&lines) {
             self.upsert(store, line, account, settings, ranking);
         }
-        // Keep the allocation for the next batch.
-        self.pending = pending;
+        self.pending_lines = lines;
+        self.pending_lines.clear();
+    }
+
+    fn batch_cap(&self) -> usize {
+        if self.batch_len == 0 {
+            BATCH
+        } else {
+            self.batch_len
+        }
     }
 
     /// Writes one record, making room once when the budget refuses it.
