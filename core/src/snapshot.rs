@@ -211,51 +211,7 @@ pub fn open(
         let read = journal::read_journal(blob, store.seq()).map_err(OpenError::Journal)?;
         report.torn_tail_bytes = read.torn_tail_bytes;
         for (seq, op) in read.ops {
-            match op {
-                JournalOp::Upsert(a) => {
-                    let written = match store.upsert(*a) {
-                        // The record fit when it was written, but a replay
-                        // compacts at other moments than the live store did
-                        // (and starts from a snapshot's layout): blocks with
-                        // dead rows can hold the room it needs.
-                        Err(r) if matches!(r.error, WriteError::Budget(_)) => {
-                            store.compact();
-                            store.upsert(r.value)
-                        }
-                        other => other,
-                    };
-                    written.map_err(|r| match r.error {
-                        WriteError::Budget(b) => OpenError::Budget(b),
-                        e => OpenError::Rejected(e),
-                    })?;
-                }
-                JournalOp::Delete(id) => {
-                    store.delete(&id).map_err(OpenError::Budget)?;
-                }
-                JournalOp::Pin(id) => {
-                    store.pin(&id).map_err(OpenError::Budget)?;
-                }
-                JournalOp::Unpin(id) => {
-                    store.unpin(&id);
-                }
-                JournalOp::Edit(e) => {
-                    store.restore_edit(*e).map_err(OpenError::Budget)?;
-                }
-                JournalOp::Ack(seq) => store.restore_ack(seq),
-                JournalOp::PriceList(list) => {
-                    store.put_price_list(*list).map_err(|r| match r.error {
-                        WriteError::Budget(b) => OpenError::Budget(b),
-                        e => OpenError::Rejected(e),
-                    })?;
-                }
-                JournalOp::RemovePriceList(id) => {
-                    store.remove_price_list(&id).map_err(OpenError::Budget)?;
-                }
-                JournalOp::Stub { id, name, score } => {
-                    // A stub that no longer fits is a lost hint, not lost data.
-                    let _ = store.add_stub(&id, &name, score);
-                }
-            }
+            replay_op(&mut store, op)?;
             store.set_seq(seq);
             report.replayed += 1;
         }
@@ -264,6 +220,9 @@ pub fn open(
     if store.used_bytes() > budget.bytes() {
         store.compact_fully();
     }
+    // An index the replay dropped comes back when it fits (else searches
+    // are refused until a rebuild, as after a snapshot whose index did not).
+    store.rebuild_search_index();
     if store.used_bytes() > budget.bytes() {
         return Err(OpenError::Budget(BudgetExceeded {
             needed: store.used_bytes(),
@@ -272,6 +231,84 @@ pub fn open(
     }
     store.set_journaling(config.journal);
     Ok((store, report))
+}
+
+/// Applies one journaled change during a replay. Every change fit the live
+/// store, but a replay starts from the snapshot's layout, compacts at other
+/// moments and may hold a search index the live store had dropped (one that
+/// did not fit when it reopened), so a change the budget refuses is tried
+/// again after each way of making room: compacting the blocks fully, then
+/// dropping the search index (derived data, rebuilt at the end if it fits).
+fn replay_op(store: &mut Store, op: JournalOp) -> Result<(), OpenError> {
+    let budget = |e: WriteError| match e {
+        WriteError::Budget(b) => OpenError::Budget(b),
+        e => OpenError::Rejected(e),
+    };
+    let mut op = op;
+    let mut attempt = 0;
+    loop {
+        let refused = match op {
+            JournalOp::Upsert(a) => match store.upsert(*a) {
+                Ok(_) => return Ok(()),
+                Err(r) => {
+                    op = JournalOp::Upsert(Box::new(r.value));
+                    r.error
+                }
+            },
+            JournalOp::PriceList(list) => match store.put_price_list(*list) {
+                Ok(()) => return Ok(()),
+                Err(r) => {
+                    op = JournalOp::PriceList(Box::new(r.value));
+                    r.error
+                }
+            },
+            JournalOp::Delete(ref id) => match store.delete(id) {
+                Ok(_) => return Ok(()),
+                Err(b) => WriteError::Budget(b),
+            },
+            JournalOp::Pin(ref id) => match store.pin(id) {
+                Ok(_) => return Ok(()),
+                Err(b) => WriteError::Budget(b),
+            },
+            JournalOp::Edit(ref e) => match store.restore_edit((**e).clone()) {
+                Ok(()) => return Ok(()),
+                Err(b) => WriteError::Budget(b),
+            },
+            JournalOp::RemovePriceList(ref id) => match store.remove_price_list(id) {
+                Ok(_) => return Ok(()),
+                Err(b) => WriteError::Budget(b),
+            },
+            JournalOp::Unpin(id) => {
+                store.unpin(&id);
+                return Ok(());
+            }
+            JournalOp::Ack(seq) => {
+                store.restore_ack(seq);
+                return Ok(());
+            }
+            JournalOp::Stub { id, name, score } => {
+                // A stub that no longer fits is a lost hint, not lost data.
+                let _ = store.add_stub(&id, &name, score);
+                return Ok(());
+            }
+        };
+        let made_room = matches!(refused, WriteError::Budget(_))
+            && match attempt {
+                0 => {
+                    store.compact_fully();
+                    true
+                }
+                1 if store.search_index_enabled() => {
+                    store.disable_search_index();
+                    true
+                }
+                _ => false,
+            };
+        if !made_room {
+            return Err(budget(refused));
+        }
+        attempt += 1;
+    }
 }
 
 fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {

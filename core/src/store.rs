@@ -1640,6 +1640,12 @@ impl Store {
 
     /// Drops the search index and stops maintaining it until
     /// [`Store::rebuild_search_index`] (used while a snapshot loads).
+    /// True while the search index is maintained (see
+    /// [`Store::rebuild_search_index`]).
+    pub(crate) fn search_index_enabled(&self) -> bool {
+        self.search.is_enabled()
+    }
+
     pub(crate) fn disable_search_index(&mut self) {
         self.search.disable();
     }
