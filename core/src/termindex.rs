@@ -299,6 +299,36 @@ fn hold_decoded(decoded: &mut Vec<Posting>, postings: usize) {
     }
 }
 
+/// Merges `new` (sorted, unique) into `all` (sorted, unique) within `all`'s
+/// capacity, leaving out what `all` already holds; returns how many were
+/// added. From the back, so that nothing is moved twice.
+fn merge_in_place(all: &mut Vec<Posting>, new: &[Posting]) -> usize {
+    let old = all.len();
+    let added = new
+        .iter()
+        .filter(|p| all[..old].binary_search(p).is_err())
+        .count();
+    all.resize(old + added, (0, 0));
+    let (mut i, mut j, mut k) = (old, new.len(), old + added);
+    while j > 0 {
+        let n = new[j - 1];
+        if i > 0 && all[i - 1] >= n {
+            if all[i - 1] == n {
+                j -= 1; // already there
+            } else {
+                k -= 1;
+                all[k] = all[i - 1];
+                i -= 1;
+            }
+        } else {
+            k -= 1;
+            all[k] = n;
+            j -= 1;
+        }
+    }
+    added
+}
+
 /// A page of `postings` (sorted, non-empty), encoded through `scratch`,
 /// which the caller has checked it fits.
 fn page_of_postings(postings: &[Posting], scratch: &mut Vec<u8>) -> Page {
@@ -465,10 +495,7 @@ impl TermIndex {
         let old_len = all.len();
         // Within the decode buffer's capacity (no growth), or one by one.
         let merged = group.len() > 1 && old_len + group.len() <= all.capacity() && {
-            all.extend_from_slice(group);
-            all.sort_unstable();
-            all.dedup();
-            let added = all.len() - old_len;
+            let added = merge_in_place(&mut all, group);
             let fits = encode(&all, &mut self.scratch);
             if added == 0 {
                 true
