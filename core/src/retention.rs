@@ -201,13 +201,15 @@ impl Store {
         }
         let mut summary = planner.summary();
         drop(planner);
+        // In block order (as read above): each block inflated once.
+        let mut held = None;
         for (local, score, decision) in evict {
-            let Some(a) = self.get_local(local) else {
+            let Some(a) = self.read_through(local, &mut held) else {
                 continue;
             };
             // Evictions are journaled as deletes: a replay must not bring back
             // what the device dropped.
-            if self.delete(&a.id).is_err() {
+            if self.delete_read(local, &a).is_err() {
                 // No room for the journal frame: the record stays.
                 match decision {
                     Decision::Stub => summary.stubbed -= 1,

@@ -950,8 +950,48 @@ impl Store {
     }
 
     fn remove_local(&mut self, id: &str, local: u32) {
-        if let Some(old) = self.record_for_write(local) {
-            self.search.remove_record(local, &old);
+        let old = self.record_for_write(local);
+        self.remove_local_as(id, local, old.as_ref());
+    }
+
+    /// Evicts `local`, whose stored record `a` the caller has just read: a
+    /// [`Store::delete`] that does not look the id up or read it again.
+    pub(crate) fn delete_read(&mut self, local: u32, a: &Account) -> Result<(), BudgetExceeded> {
+        self.journal_op(&JournalOpRef::Delete(&a.id))?;
+        self.remove_local_as(&a.id, local, Some(a));
+        Ok(())
+    }
+
+    /// Reads `local`'s record through `held`, a block inflated by an earlier
+    /// call (known by its serial), inflating its own block only when `held`
+    /// is another. For a pass that reads the records of each block in turn
+    /// and writes between reads (eviction): the cache then has no room, and
+    /// each read inflated the whole block (twice an evicted record).
+    pub(crate) fn read_through(
+        &self,
+        local: u32,
+        held: &mut Option<(u64, Vec<u8>)>,
+    ) -> Option<Account> {
+        let (block, row) = match self.loc(local) {
+            Loc::None => return None,
+            Loc::Hot(i) => return self.hot_account(i),
+            Loc::Block { block, row } => (block, row),
+        };
+        let b = self.blocks.get(block as usize)?.as_ref()?;
+        if held.as_ref().map(|h| h.0) != Some(b.serial) {
+            let raw = block::decompress(&b.bytes, b.raw_len, self.dictionary_of(b))
+                .ok()?
+                .bytes;
+            *held = Some((b.serial, raw));
+        }
+        let raw = &held.as_ref()?.1;
+        BlockView::decode(raw).ok().map(|v| v.account(row as usize))
+    }
+
+    /// [`Store::remove_local`] with the record as stored (`None`: unreadable).
+    fn remove_local_as(&mut self, id: &str, local: u32, old: Option<&Account>) {
+        if let Some(old) = old {
+            self.search.remove_record(local, old);
         }
         if let Some(w) = self.pinned.get_mut(local as usize / 64) {
             *w &= !(1u64 << (local % 64));

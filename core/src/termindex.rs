@@ -29,8 +29,12 @@
 //!
 //! Inserts and removals decode the page, change it and encode it again: a
 //! page's bytes are a function of its postings (canonical), which the snapshot
-//! reader checks. Removal never makes a page longer (fewer, merged gaps; the
-//! cheapest parameter can only get cheaper), so it never needs room. An
+//! reader checks. Removal almost never makes a page longer (fewer, merged
+//! gaps; the cheapest parameter can only get cheaper), but when it drops a
+//! whole run the next key is written against an earlier one, which can take
+//! a few bytes more: at most [`MAX_REMOVAL_GROWTH_BYTES`] (property-tested;
+//! 2 bytes in the case found). The store does not count that yet: a removal
+//! is taken to need no room (open, see ARCHITECTURE.md). An
 //! insert that would grow a page by more than [`MAX_GROWTH_BYTES`] (a far
 //! outlier in a dense run) splits the page around the new posting instead,
 //! which bounds what an insert can cost ([`TermIndex::insert_cost`]).
@@ -64,6 +68,11 @@ pub const PAGE_SLACK: usize = 128;
 /// An insert that would grow its page by more than this splits the page
 /// around the new posting instead. Covers a new run with a full key.
 pub const MAX_GROWTH_BYTES: usize = 32;
+
+/// Most bytes one removal can add to its page (module doc): a dropped run's
+/// successor key written against an earlier key (up to 7 more key bytes and
+/// a longer increase), less the run that went.
+pub const MAX_REMOVAL_GROWTH_BYTES: usize = 16;
 
 /// Most bytes of page content one insert can add (page slots are counted
 /// apart, by the vectors' growth): a replaced page grows by at most
@@ -791,7 +800,8 @@ mod tests {
                         "insert grew {} bytes, cost said {}", ix.heap_bytes() - before, cost);
                 } else {
                     prop_assert_eq!(ix.remove(p), model.remove(&p));
-                    prop_assert!(ix.heap_bytes() <= before, "a removal grew the index");
+                    prop_assert!(ix.heap_bytes() <= before + MAX_REMOVAL_GROWTH_BYTES,
+                        "a removal grew the index {} bytes", ix.heap_bytes() - before);
                 }
             }
             prop_assert_eq!(all(&ix), model.iter().copied().collect::<Vec<_>>());
@@ -839,7 +849,7 @@ mod tests {
         }
 
         #[test]
-        fn removal_from_a_loaded_index_needs_no_room(ps in proptest::collection::vec(posting(), 1..2000), pick in any::<prop::sample::Index>()) {
+        fn removal_from_a_loaded_index_grows_it_at_most_a_little(ps in proptest::collection::vec(posting(), 1..2000), pick in any::<prop::sample::Index>()) {
             let mut ix = TermIndex::default();
             for &p in &ps {
                 ix.insert(p);
@@ -847,7 +857,10 @@ mod tests {
             let mut back = reload(&ix);
             let before = back.heap_bytes();
             prop_assert!(back.remove(ps[pick.index(ps.len())]));
-            prop_assert!(back.heap_bytes() <= before);
+            // Within its bound (a loaded index holds its decoding buffers,
+            // so only the page itself can grow).
+            prop_assert!(back.heap_bytes() <= before + MAX_REMOVAL_GROWTH_BYTES,
+                "removal grew {} bytes", back.heap_bytes() - before);
         }
 
         #[test]
