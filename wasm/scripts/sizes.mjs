@@ -73,6 +73,8 @@
 // postings, the batch merge and the batch paths of the store and ingest.
 // A sort of the ids to tell a repeated id cost another 1.6 KB; the batch's
 // BTreeMap of ids does it instead. Guard 374,500 -> 377,700.
+// A journal replay's retries (compact fully, then without the index) and
+// retain's block-by-block eviction reads: 377,665. Guard 377,700 -> 378,200.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -80,7 +82,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 377_700;
+export const GUARD = 378_200;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;
