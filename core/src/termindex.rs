@@ -435,14 +435,8 @@ impl TermIndex {
             // around `p` are no longer than the page was.
             let parts = [&all[..at], &all[at..=at], &all[at + 1..]];
             self.replace(i, &parts);
-        } else if self.scratch.len() > PAGE_BYTES || all.len() > MAX_PAGE_POSTINGS {
-            let half = all.len() / 2;
-            self.replace(i, &[&all[..half], &all[half..]]);
         } else {
-            self.pages[i] = Page {
-                first: all[0],
-                bits: Box::from(&self.scratch[..]),
-            };
+            self.put_encoded(i, &all);
         }
         self.scratch.clear();
         all.clear();
@@ -516,15 +510,7 @@ impl TermIndex {
                 self.postings += added;
                 let mark = group.iter().map(|&p| mark_of(p)).max().unwrap_or(0);
                 self.marks[i] = self.marks[i].max(mark);
-                if self.scratch.len() > PAGE_BYTES || all.len() > MAX_PAGE_POSTINGS {
-                    let half = all.len() / 2;
-                    self.replace(i, &[&all[..half], &all[half..]]);
-                } else {
-                    self.pages[i] = Page {
-                        first: all[0],
-                        bits: Box::from(&self.scratch[..]),
-                    };
-                }
+                self.put_encoded(i, &all);
                 true
             }
         };
@@ -535,6 +521,20 @@ impl TermIndex {
             for &p in group {
                 self.insert_marked(p, mark_of(p));
             }
+        }
+    }
+
+    /// Makes `all`, just encoded into the scratch, page `i`: halved when it
+    /// passes the page limits.
+    fn put_encoded(&mut self, i: usize, all: &[Posting]) {
+        if self.scratch.len() > PAGE_BYTES || all.len() > MAX_PAGE_POSTINGS {
+            let half = all.len() / 2;
+            self.replace(i, &[&all[..half], &all[half..]]);
+        } else {
+            self.pages[i] = Page {
+                first: all[0],
+                bits: Box::from(&self.scratch[..]),
+            };
         }
     }
 
