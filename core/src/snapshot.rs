@@ -240,7 +240,7 @@ pub fn open(
 /// again after each way of making room: compacting the blocks fully, then
 /// dropping the search index (derived data, rebuilt at the end if it fits).
 fn replay_op(store: &mut Store, op: JournalOp) -> Result<(), OpenError> {
-    let budget = |e: WriteError| match e {
+    let open_error = |e: WriteError| match e {
         WriteError::Budget(b) => OpenError::Budget(b),
         e => OpenError::Rejected(e),
     };
@@ -305,7 +305,7 @@ fn replay_op(store: &mut Store, op: JournalOp) -> Result<(), OpenError> {
                 _ => false,
             };
         if !made_room {
-            return Err(budget(refused));
+            return Err(open_error(refused));
         }
         attempt += 1;
     }

@@ -2,8 +2,8 @@
 //!
 //! Owns the running totals of one stream and the policy that calls core's
 //! `retain` when the budget refuses a record. Records are written
-//! [`BATCH`] at a time with `upsert_batch` (three times faster: the search
-//! index is updated a page at a time), and one by one when a batch is
+//! [`BATCH`] at a time with `upsert_batch` (about twice the rate in wasm:
+//! the search index is updated a page at a time), and one by one when a batch is
 //! refused; every complete line of a chunk is written before `feed`
 //! returns. Invariants: every line is
 //! counted exactly once (kept, refused or bad); a bad line never stops the
