@@ -229,6 +229,8 @@ impl Store {
                     };
                     let journaled = self.journal_op(&op).is_ok();
                     if !journaled {
+                        // Taking back postings just added leaves their pages
+                        // as they were (canonical), unless adding split one.
                         self.remove_stub(&a.id);
                     }
                     journaled

@@ -320,6 +320,35 @@ impl SearchIndex {
         });
     }
 
+    /// Most bytes forgetting record `a` can add: a removal can lengthen its
+    /// page a little (see [`crate::termindex`]).
+    pub(crate) fn record_removal_room(&self, a: &Account) -> usize {
+        if self.disabled {
+            return 0;
+        }
+        let mut keys = Vec::new();
+        terms::record_terms(a, &mut keys);
+        self.removal_room(&keys)
+    }
+
+    /// Most bytes forgetting a stub named `name` can add.
+    pub(crate) fn stub_removal_room(&self, name: &str) -> usize {
+        if self.disabled {
+            return 0;
+        }
+        let mut keys = Vec::new();
+        terms::stub_terms(name, &mut keys);
+        self.removal_room(&keys)
+    }
+
+    fn removal_room(&self, keys: &[u64]) -> usize {
+        self.terms.removal_room(
+            keys.iter()
+                .map(|&k| (k, terms::removal_growth(k)))
+                .filter(|&(_, g)| g > 0),
+        )
+    }
+
     /// Forgets record `a` at `local` (it was indexed with these fields).
     pub(crate) fn remove_record(&mut self, local: u32, a: &Account) {
         if self.disabled {
@@ -423,9 +452,9 @@ impl SearchIndex {
                 .map(|b| Cell::new(u16::from_le_bytes([b[0], b[1]]))),
         );
         let terms = TermIndex::decode(r)?;
-        // Removing a record reads its terms into the scratch, and removal
-        // must never need room: the buffer is held from here on, as the
-        // live index holds it after its first insert.
+        // Removing a record reads its terms into the scratch, which must
+        // not need room then: the buffer is held from here on, as the live
+        // index holds it after its first insert.
         let mut scratch = Vec::new();
         scratch.reserve_exact(terms::MAX_TERMS);
         Ok(Some(SearchIndex {

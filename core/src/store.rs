@@ -587,32 +587,28 @@ impl Store {
             }
         };
         let existing = self.local_id(&account.id);
+        let old = existing.and_then(|l| self.record_for_write(l));
         let lens = [encoded.len()];
         // Computed once: the cost check and the index both need them.
         let keys = record_keys(&account);
         let terms = keys.len();
         let new = usize::from(existing.is_none());
-        if let Err(error) = self
-            .write_cost(&lens, new, terms)
-            .and_then(|n| self.make_room(n))
-        {
-            return Err(Rejected {
-                value: account,
-                error,
-            });
-        }
-        // Room may have come from compacting the hot buffer: cost again.
-        if let Err(error) = self
-            .write_cost(&lens, new, terms)
-            .and_then(|n| self.make_room(n))
-        {
-            return Err(Rejected {
-                value: account,
-                error,
-            });
+        let replaced = self.replaced_room(&account.id, existing, old.as_ref());
+        for _ in 0..2 {
+            // Twice: room may have come from compacting the hot buffer.
+            if let Err(error) = self
+                .write_cost(&lens, new, terms)
+                .and_then(|n| self.make_room(n + replaced))
+            {
+                return Err(Rejected {
+                    value: account,
+                    error,
+                });
+            }
         }
         self.reserve_write(&lens, new);
-        let outcome = self.apply_upsert(&account, &encoded, existing, &keys);
+        let (local, outcome) = self.write_record(&account, &encoded, existing, old);
+        self.search.add_record_terms(local, &keys);
         self.maintain();
         Ok(outcome)
     }
@@ -651,12 +647,13 @@ impl Store {
         let lens: Vec<usize> = encoded.iter().map(Vec::len).collect();
         let keys: Vec<Vec<u64>> = accounts.iter().map(record_keys).collect();
         let terms = keys.iter().map(Vec::len).sum();
+        let replaced = self.batch_replaced_room(&accounts);
 
         for _ in 0..2 {
             // Twice: room may have come from compacting the hot buffer.
             if let Err(error) = self
                 .write_cost(&lens, new, terms)
-                .and_then(|n| self.make_room(n))
+                .and_then(|n| self.make_room(n + replaced))
             {
                 return Err(Rejected {
                     value: accounts,
@@ -672,7 +669,7 @@ impl Store {
             // Blocks of `block_bytes`, as record by record.
             self.flush_full_hot_within_batch(rest, lens.len() - n);
             rest -= e.len();
-            let (local, outcome) = self.write_record(a, e, self.local_id(&a.id));
+            let (local, outcome) = self.write_record(a, e, self.local_id(&a.id), None);
             match outcome {
                 Upserted::Inserted(_) => report.inserted += 1,
                 Upserted::Updated(_) => report.updated += 1,
@@ -693,18 +690,58 @@ impl Store {
     /// Deletes the record with backend id `id` (and its stub, if it was
     /// evicted); `Ok(false)` when there is neither.
     ///
-    /// Fails only when the journal frame for the delete does not fit.
+    /// Fails, changing nothing, only when the journal frame for the delete
+    /// does not fit, or the few bytes forgetting its search terms may take
+    /// (see [`crate::termindex`]).
     pub fn delete(&mut self, id: &str) -> Result<bool, BudgetExceeded> {
         let local = self.local_id(id);
         if local.is_none() && !self.stubs.contains(id) {
             return Ok(false);
         }
-        self.journal_op(&JournalOpRef::Delete(id))?;
+        let old = local.and_then(|l| self.record_for_write(l));
+        let room = self.replaced_room(id, local, old.as_ref());
+        self.journal_removal(&JournalOpRef::Delete(id), room)?;
         match local {
-            Some(l) => self.remove_local(id, l),
+            Some(l) => self.remove_local_as(id, l, old.as_ref()),
             None => self.drop_stub(id),
         }
         Ok(true)
+    }
+
+    /// Most bytes the search index may grow by when what is stored under
+    /// `id` goes: its record at `local` (`old`, as read) or else its stub.
+    fn replaced_room(&self, id: &str, local: Option<u32>, old: Option<&Account>) -> usize {
+        match (local, old) {
+            (Some(_), Some(a)) => self.search.record_removal_room(a),
+            (Some(_), None) => 0,
+            (None, _) => self.stub_removal_room(id),
+        }
+    }
+
+    /// [`Store::replaced_room`] of a batch: the stored version of each id
+    /// (read here, once more than the write reads it) or its stub, and the
+    /// batch's own earlier version of a repeated id.
+    fn batch_replaced_room(&self, accounts: &[Account]) -> usize {
+        let mut seen: BTreeMap<&str, &Account> = BTreeMap::new();
+        let mut room = 0;
+        for a in accounts {
+            room += match seen.insert(&a.id, a) {
+                Some(earlier) => self.search.record_removal_room(earlier),
+                None => {
+                    let local = self.local_id(&a.id);
+                    let old = local.and_then(|l| self.record_for_write(l));
+                    self.replaced_room(&a.id, local, old.as_ref())
+                }
+            };
+        }
+        room
+    }
+
+    /// Most bytes forgetting the stub of `id` (if there is one) may add.
+    fn stub_removal_room(&self, id: &str) -> usize {
+        self.stubs
+            .get(id)
+            .map_or(0, |s| self.search.stub_removal_room(&s.name))
     }
 
     /// Bytes that journaling `op` would add (0 when not journaling).
@@ -739,6 +776,26 @@ impl Store {
         grow_to(&mut self.journal, len);
         journal::put_frame(&mut self.journal, self.seq, &payload);
         Ok(())
+    }
+
+    /// [`Store::journal_op`] for a removal whose search terms may take
+    /// `room` bytes (see [`crate::termindex`]). Those may come out of the
+    /// planner's reserve: a full store must be able to delete and evict,
+    /// which is how it makes room. Fails, changing nothing, when either
+    /// does not fit.
+    fn journal_removal(
+        &mut self,
+        op: &JournalOpRef<'_>,
+        room: usize,
+    ) -> Result<(), BudgetExceeded> {
+        let needed = self.journal_growth(op) + room;
+        if needed > self.room_for(needed) {
+            return Err(BudgetExceeded {
+                needed,
+                available: self.available(),
+            });
+        }
+        self.journal_op(op)
     }
 
     /// Compacts: moves the hot buffer into blocks and rewrites blocks that are
@@ -859,7 +916,11 @@ impl Store {
     /// Drops the lowest-scoring stubs until about `bytes` are freed, and
     /// their postings.
     pub(crate) fn shed_stubs(&mut self, bytes: usize) {
-        for (id, name) in self.stubs.shed(bytes) {
+        let search = &self.search;
+        let shed = self
+            .stubs
+            .shed(bytes, |name| search.stub_removal_room(name));
+        for (id, name) in shed {
             let others = self.stubs.with_tag(crate::index::tag_of(&id));
             self.search
                 .remove_stub(&id, &name, others.into_iter().map(|s| (s.1, s.2)));
@@ -874,26 +935,16 @@ impl Store {
         self.available().saturating_sub(reserve)
     }
 
-    /// Writes a checked record; room was made by [`Store::reserve_write`].
-    fn apply_upsert(
-        &mut self,
-        a: &Account,
-        encoded: &[u8],
-        existing: Option<u32>,
-        keys: &[u64],
-    ) -> Upserted {
-        let (local, outcome) = self.write_record(a, encoded, existing);
-        self.search.add_record_terms(local, keys);
-        outcome
-    }
-
-    /// [`Store::apply_upsert`] but for the search index, which the caller
-    /// brings up to date with the record's terms at the local returned.
+    /// Writes a checked record, whose room was made by
+    /// [`Store::reserve_write`], but for the search index: the caller brings
+    /// that up to date with the record's terms at the local returned. `old`
+    /// is the stored version at `existing` if the caller has read it.
     fn write_record(
         &mut self,
         a: &Account,
         encoded: &[u8],
         existing: Option<u32>,
+        old: Option<Account>,
     ) -> (u32, Upserted) {
         self.seq += 1;
         if self.config.journal {
@@ -901,7 +952,7 @@ impl Store {
         }
         let (local, outcome) = match existing {
             Some(local) => {
-                if let Some(old) = self.record_for_write(local) {
+                if let Some(old) = old.or_else(|| self.record_for_write(local)) {
                     self.search.remove_record(local, &old);
                 }
                 self.mark_dead(local);
@@ -949,15 +1000,11 @@ impl Store {
         }
     }
 
-    fn remove_local(&mut self, id: &str, local: u32) {
-        let old = self.record_for_write(local);
-        self.remove_local_as(id, local, old.as_ref());
-    }
-
     /// Evicts `local`, whose stored record `a` the caller has just read: a
     /// [`Store::delete`] that does not look the id up or read it again.
     pub(crate) fn delete_read(&mut self, local: u32, a: &Account) -> Result<(), BudgetExceeded> {
-        self.journal_op(&JournalOpRef::Delete(&a.id))?;
+        let room = self.search.record_removal_room(a);
+        self.journal_removal(&JournalOpRef::Delete(&a.id), room)?;
         self.remove_local_as(&a.id, local, Some(a));
         Ok(())
     }
@@ -988,7 +1035,8 @@ impl Store {
         BlockView::decode(raw).ok().map(|v| v.account(row as usize))
     }
 
-    /// [`Store::remove_local`] with the record as stored (`None`: unreadable).
+    /// Forgets `local`, whose record as stored is `old` (`None`:
+    /// unreadable); room for its terms was made.
     fn remove_local_as(&mut self, id: &str, local: u32, old: Option<&Account>) {
         if let Some(old) = old {
             self.search.remove_record(local, old);
@@ -1408,12 +1456,13 @@ impl Store {
 
     /// Adds a stub if the budget has room; false otherwise.
     pub(crate) fn add_stub(&mut self, id: &str, name: &str, score: u32) -> bool {
-        self.drop_stub(id);
         let cost = self.stubs.insert_cost(id, name)
-            + self.search.add_cost(self.search.stub_terms(name), 0);
+            + self.search.add_cost(self.search.stub_terms(name), 0)
+            + self.stub_removal_room(id);
         if cost > self.room_for(cost) {
             return false;
         }
+        self.drop_stub(id);
         self.stubs.insert(id, name, score);
         self.search.add_stub(id, name, score);
         true

@@ -182,11 +182,12 @@ impl StubTable {
         out
     }
 
-    /// Drops the lowest-scoring stubs until about `bytes` would be freed, then
-    /// rebuilds the table at its new size so the memory really goes back.
-    /// Stubs are the first thing a full store gives up. Returns the (id,
-    /// name) of those that went.
-    pub fn shed(&mut self, bytes: usize) -> Vec<(String, String)> {
+    /// Drops the lowest-scoring stubs until about `bytes` would be freed,
+    /// less what dropping each costs elsewhere (`cost_of(name)`: its search
+    /// postings), then rebuilds the table at its new size so the memory
+    /// really goes back. Stubs are the first thing a full store gives up.
+    /// Returns the (id, name) of those that went.
+    pub fn shed(&mut self, bytes: usize, cost_of: impl Fn(&str) -> usize) -> Vec<(String, String)> {
         let mut order: Vec<(u32, u32)> = self
             .entries
             .iter()
@@ -202,7 +203,8 @@ impl StubTable {
                 break;
             }
             let e = self.entries[i as usize];
-            freed += e.id_len as usize + e.name_len as usize + per_entry;
+            freed += (e.id_len as usize + e.name_len as usize + per_entry)
+                .saturating_sub(cost_of(self.text(e).1));
             drop.push(i);
         }
         drop.sort_unstable();
@@ -287,7 +289,7 @@ mod tests {
         assert_eq!(t.get("ID-99").unwrap().name, "Åsa Ström 99");
         // Shedding drops the lowest scores and gives memory back.
         let before = t.heap_bytes();
-        let gone = t.shed(400);
+        let gone = t.shed(400, |_| 0);
         assert!(gone
             .iter()
             .any(|(id, name)| id == "ID-1" && name == "Åsa Ström 1"));

@@ -223,6 +223,19 @@ pub fn record_terms(a: &Account, out: &mut Vec<u64>) {
     out.dedup();
 }
 
+/// Most bytes removing a posting of `key` can add to its index page
+/// ([`crate::termindex::removal_growth`]): none for words and phone numbers,
+/// whose keys never have a zero byte before a non-zero one, which that
+/// growth needs in the next key of the same space.
+pub fn removal_growth(key: u64) -> usize {
+    let space = (key >> 56) as u8;
+    if space == PHONE || space >= b'0' {
+        0
+    } else {
+        crate::termindex::removal_growth(key)
+    }
+}
+
 /// The keys of a stub: the words of its name.
 pub fn stub_terms(name: &str, out: &mut Vec<u64>) {
     out.clear();
