@@ -23,6 +23,10 @@ use crate::plan::{self, Decision, PlanConfig, PlanSummary, Planner};
 use crate::rules::RankRules;
 use crate::score::{self, Candidate, RankContext, RuleVerdict};
 use crate::store::Store;
+
+/// Evictions a retain journals and unindexes together: the index pages they
+/// share change once (as an import's batches of 128 write them).
+const EVICTION_BATCH: usize = 128;
 use crate::stubs::Stub;
 use crate::usage::{UsageSketch, Use};
 
@@ -201,43 +205,62 @@ impl Store {
         }
         let mut summary = planner.summary();
         drop(planner);
-        // In block order (as read above): each block inflated once.
+        // In block order (as read above): each block inflated once. Evicted
+        // a batch at a time (the search index forgets a batch a page at a
+        // time), one by one if the batch does not fit.
         let mut held = None;
-        for (local, score, decision) in evict {
-            let Some(a) = self.read_through(local, &mut held) else {
-                continue;
+        for chunk in evict.chunks(EVICTION_BATCH) {
+            let read: Vec<(u32, u32, Decision, Account)> = chunk
+                .iter()
+                .filter_map(|&(local, score, d)| {
+                    Some((local, score, d, self.read_through(local, &mut held)?))
+                })
+                .collect();
+            let records: Vec<(u32, &Account)> = read.iter().map(|r| (r.0, &r.3)).collect();
+            let evicted: Vec<bool> = if self.delete_read_batch(&records).is_ok() {
+                alloc::vec![true; read.len()]
+            } else {
+                records
+                    .iter()
+                    .map(|&(local, a)| self.delete_read(local, a).is_ok())
+                    .collect()
             };
-            // Evictions are journaled as deletes: a replay must not bring back
-            // what the device dropped.
-            if self.delete_read(local, &a).is_err() {
-                // No room for the journal frame: the record stays.
-                match decision {
-                    Decision::Stub => summary.stubbed -= 1,
-                    _ => summary.dropped -= 1,
-                }
-                summary.kept += 1;
-                continue;
-            }
-            // The stub, then its journal frame; without room for the frame
-            // the stub goes again (a replay must see what the store has).
-            let stubbed =
-                decision == Decision::Stub && self.add_stub(&a.id, a.display_name(), score) && {
-                    let op = JournalOpRef::Stub {
-                        id: &a.id,
-                        name: a.display_name(),
-                        score,
-                    };
-                    let journaled = self.journal_op(&op).is_ok();
-                    if !journaled {
-                        // Taking back postings just added leaves their pages
-                        // as they were (canonical), unless adding split one.
-                        self.remove_stub(&a.id);
+            drop(records);
+            for ((_, score, decision, a), evicted) in read.into_iter().zip(evicted) {
+                // Evictions are journaled as deletes: a replay must not bring
+                // back what the device dropped.
+                if !evicted {
+                    // No room for the journal frame: the record stays.
+                    match decision {
+                        Decision::Stub => summary.stubbed -= 1,
+                        _ => summary.dropped -= 1,
                     }
-                    journaled
-                };
-            if decision == Decision::Stub && !stubbed {
-                summary.stubbed -= 1;
-                summary.dropped += 1;
+                    summary.kept += 1;
+                    continue;
+                }
+                // The stub, then its journal frame; without room for the frame
+                // the stub goes again (a replay must see what the store has).
+                let stubbed = decision == Decision::Stub
+                    && self.add_stub(&a.id, a.display_name(), score)
+                    && {
+                        let op = JournalOpRef::Stub {
+                            id: &a.id,
+                            name: a.display_name(),
+                            score,
+                        };
+                        let journaled = self.journal_op(&op).is_ok();
+                        if !journaled {
+                            // Taking back postings just added leaves their
+                            // pages as they were (canonical), unless adding
+                            // split one.
+                            self.remove_stub(&a.id);
+                        }
+                        journaled
+                    };
+                if decision == Decision::Stub && !stubbed {
+                    summary.stubbed -= 1;
+                    summary.dropped += 1;
+                }
             }
         }
         self.compact();

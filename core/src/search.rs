@@ -323,12 +323,42 @@ impl SearchIndex {
     /// Most bytes forgetting record `a` can add: a removal can lengthen its
     /// page a little (see [`crate::termindex`]).
     pub(crate) fn record_removal_room(&self, a: &Account) -> usize {
+        self.records_removal_room(core::iter::once(a))
+    }
+
+    /// [`SearchIndex::record_removal_room`] of records forgotten together.
+    pub(crate) fn records_removal_room<'a>(
+        &self,
+        records: impl Iterator<Item = &'a Account>,
+    ) -> usize {
         if self.disabled {
             return 0;
         }
         let mut keys = Vec::new();
-        terms::record_terms(a, &mut keys);
+        let mut one = Vec::new();
+        for a in records {
+            terms::record_terms(a, &mut one);
+            keys.append(&mut one);
+        }
         self.removal_room(&keys)
+    }
+
+    /// Forgets records (each at its local, indexed with these fields)
+    /// together: each index page changes once ([`TermIndex::remove_batch`]).
+    pub(crate) fn remove_records(&mut self, records: &[(u32, &Account)]) {
+        if self.disabled {
+            return;
+        }
+        let mut postings = Vec::new();
+        for &(local, a) in records {
+            terms::record_terms(a, &mut self.scratch);
+            postings.extend(self.scratch.iter().map(|&k| (k, u64::from(local))));
+            if let Some(r) = self.ranks.get(local as usize) {
+                r.set(0);
+            }
+        }
+        self.scratch.clear();
+        self.terms.remove_batch(&mut postings);
     }
 
     /// Most bytes forgetting a stub named `name` can add.

@@ -1009,6 +1009,54 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::delete_read`] of several records together, or of none: their
+    /// deletes journaled, then their terms forgotten a page at a time
+    /// ([`crate::search::SearchIndex::remove_records`]; one by one, removals
+    /// were most of an eviction). Fails, changing no record, when the frames
+    /// (within what writes may use) or those and the room the terms may take
+    /// (within the whole budget, see [`Store::journal_removal`]) do not fit.
+    pub(crate) fn delete_read_batch(
+        &mut self,
+        records: &[(u32, &Account)],
+    ) -> Result<(), BudgetExceeded> {
+        let frames: usize = if self.config.journal {
+            records
+                .iter()
+                .map(|(_, a)| {
+                    journal::frame_len(journal::encode_op(&JournalOpRef::Delete(&a.id)).len())
+                })
+                .sum()
+        } else {
+            0
+        };
+        let frame_growth = growth_bytes(&self.journal, frames);
+        self.make_room(frame_growth).map_err(|e| match e {
+            WriteError::Budget(b) => b,
+            _ => BudgetExceeded {
+                needed: frame_growth,
+                available: self.writable(),
+            },
+        })?;
+        let needed = frame_growth
+            + self
+                .search
+                .records_removal_room(records.iter().map(|r| r.1));
+        if needed > self.room_for(needed) {
+            return Err(BudgetExceeded {
+                needed,
+                available: self.available(),
+            });
+        }
+        grow_to(&mut self.journal, frames);
+        for &(local, a) in records {
+            // The frames' room is held: this cannot be refused.
+            self.journal_op(&JournalOpRef::Delete(&a.id))?;
+            self.remove_local_as(&a.id, local, None);
+        }
+        self.search.remove_records(records);
+        Ok(())
+    }
+
     /// Reads `local`'s record through `held`, a block inflated by an earlier
     /// call (known by its serial), inflating its own block only when `held`
     /// is another. For a pass that reads the records of each block in turn
@@ -1035,8 +1083,8 @@ impl Store {
         BlockView::decode(raw).ok().map(|v| v.account(row as usize))
     }
 
-    /// Forgets `local`, whose record as stored is `old` (`None`:
-    /// unreadable); room for its terms was made.
+    /// Forgets `local`, whose record as stored is `old` (`None`: unreadable,
+    /// or its terms are the caller's to forget); room for its terms was made.
     fn remove_local_as(&mut self, id: &str, local: u32, old: Option<&Account>) {
         if let Some(old) = old {
             self.search.remove_record(local, old);

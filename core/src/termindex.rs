@@ -535,6 +535,25 @@ impl TermIndex {
         }
     }
 
+    /// Makes `all`, page `i`'s postings less some removed, page `i`: gone
+    /// when empty, halved when the removal took it past the limits (module
+    /// doc).
+    fn put_after_removal(&mut self, i: usize, all: &[Posting]) {
+        if all.is_empty() {
+            self.pages.remove(i);
+            self.marks.remove(i);
+        } else if encode(all, &mut self.scratch) && self.scratch.len() <= PAGE_BYTES + PAGE_SLACK {
+            self.pages[i] = Page {
+                first: all[0],
+                bits: Box::from(&self.scratch[..]),
+            };
+        } else {
+            self.scratch.clear();
+            self.replace(i, &[all]);
+        }
+        self.scratch.clear();
+    }
+
     /// Makes `all`, just encoded into the scratch, page `i`: halved when it
     /// passes the page limits.
     fn put_encoded(&mut self, i: usize, all: &[Posting]) {
@@ -621,22 +640,7 @@ impl TermIndex {
             Ok(at) => {
                 all.remove(at);
                 self.postings -= 1;
-                if all.is_empty() {
-                    self.pages.remove(i);
-                    self.marks.remove(i);
-                } else if encode(&all, &mut self.scratch)
-                    && self.scratch.len() <= PAGE_BYTES + PAGE_SLACK
-                {
-                    self.pages[i] = Page {
-                        first: all[0],
-                        bits: Box::from(&self.scratch[..]),
-                    };
-                } else {
-                    // Grown past the limits (module doc): halved.
-                    self.scratch.clear();
-                    self.replace(i, &[&all]);
-                }
-                self.scratch.clear();
+                self.put_after_removal(i, &all);
                 true
             }
             Err(_) => false,
@@ -644,6 +648,42 @@ impl TermIndex {
         all.clear();
         self.decoded = all;
         found
+    }
+
+    /// Removes every posting of `postings` that is there (sorted here) and
+    /// returns how many were. Each page changes once, from the last: the
+    /// same pages as one removal after another (a page's bytes are a
+    /// function of its postings), for one decode and encode a page instead
+    /// of one a posting. Room must have been checked with
+    /// [`TermIndex::removal_room`] of all their keys.
+    pub fn remove_batch(&mut self, postings: &mut [Posting]) -> usize {
+        postings.sort_unstable();
+        let mut removed = 0;
+        let mut end = postings.len();
+        while end > 0 && !self.pages.is_empty() {
+            let i = self.page_of(postings[end - 1]);
+            let first = self.pages[i].first;
+            let start = if i == 0 {
+                0
+            } else {
+                postings[..end].partition_point(|&p| p < first)
+            };
+            let group = &postings[start..end];
+            end = start;
+            let mut all = core::mem::take(&mut self.decoded);
+            decode_page(&self.pages[i], &mut all);
+            let before = all.len();
+            all.retain(|p| group.binary_search(p).is_err());
+            let gone = before - all.len();
+            if gone > 0 {
+                removed += gone;
+                self.postings -= gone;
+                self.put_after_removal(i, &all);
+            }
+            all.clear();
+            self.decoded = all;
+        }
+        removed
     }
 
     /// Calls `each` with every posting whose key lies in `lo..=hi`, in order;
@@ -910,6 +950,42 @@ mod tests {
             // so only the page itself can grow).
             prop_assert!(back.heap_bytes() <= before + room,
                 "removal grew {} bytes, room said {}", back.heap_bytes() - before, room);
+        }
+
+        #[test]
+        fn a_batch_removal_is_the_same_removals_one_by_one(
+            ps in proptest::collection::vec(posting(), 1..2000),
+            gone in proptest::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..300),
+            others in proptest::collection::vec(posting(), 0..20),
+        ) {
+            let mut one_by_one = TermIndex::default();
+            for &p in &ps {
+                one_by_one.insert(p);
+            }
+            let mut batched = reload(&one_by_one);
+            // Postings that are there (some twice) and some that may not be.
+            let mut batch: Vec<Posting> = gone
+                .iter()
+                .flat_map(|(at, twice)| {
+                    let p = ps[at.index(ps.len())];
+                    core::iter::repeat(p).take(if *twice { 2 } else { 1 })
+                })
+                .chain(others.iter().copied())
+                .collect();
+            let before = batched.heap_bytes();
+            let room = batched.removal_room(batch.iter().map(|p| (p.0, removal_growth(p.0))));
+            let mut removed = 0;
+            for &p in &batch {
+                if one_by_one.remove(p) {
+                    removed += 1;
+                }
+            }
+            prop_assert_eq!(batched.remove_batch(&mut batch), removed);
+            prop_assert_eq!(all(&batched), all(&one_by_one));
+            prop_assert_eq!(batched.len(), one_by_one.len());
+            prop_assert!(batched.heap_bytes() <= before + room,
+                "a batch removal grew {} bytes, room said {}", batched.heap_bytes() - before, room);
+            prop_assert_eq!(all(&reload(&batched)), all(&batched));
         }
 
         #[test]
