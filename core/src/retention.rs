@@ -217,19 +217,12 @@ impl Store {
                 })
                 .collect();
             let records: Vec<(u32, &Account)> = read.iter().map(|r| (r.0, &r.3)).collect();
-            let evicted: Vec<bool> = if self.delete_read_batch(&records).is_ok() {
-                alloc::vec![true; read.len()]
-            } else {
-                records
-                    .iter()
-                    .map(|&(local, a)| self.delete_read(local, a).is_ok())
-                    .collect()
-            };
+            let batched = self.delete_read_batch(&records).is_ok();
             drop(records);
-            for ((_, score, decision, a), evicted) in read.into_iter().zip(evicted) {
+            for (local, score, decision, a) in read {
                 // Evictions are journaled as deletes: a replay must not bring
                 // back what the device dropped.
-                if !evicted {
+                if !batched && self.delete_read(local, &a).is_err() {
                     // No room for the journal frame: the record stays.
                     match decision {
                         Decision::Stub => summary.stubbed -= 1,

@@ -320,13 +320,8 @@ impl SearchIndex {
         });
     }
 
-    /// Most bytes forgetting record `a` can add: a removal can lengthen its
+    /// Most bytes forgetting `records` can add: a removal can lengthen its
     /// page a little (see [`crate::termindex`]).
-    pub(crate) fn record_removal_room(&self, a: &Account) -> usize {
-        self.records_removal_room(core::iter::once(a))
-    }
-
-    /// [`SearchIndex::record_removal_room`] of records forgotten together.
     pub(crate) fn records_removal_room<'a>(
         &self,
         records: impl Iterator<Item = &'a Account>,

@@ -712,7 +712,7 @@ impl Store {
     /// `id` goes: its record at `local` (`old`, as read) or else its stub.
     fn replaced_room(&self, id: &str, local: Option<u32>, old: Option<&Account>) -> usize {
         match (local, old) {
-            (Some(_), Some(a)) => self.search.record_removal_room(a),
+            (Some(_), Some(a)) => self.search.records_removal_room(core::iter::once(a)),
             (Some(_), None) => 0,
             (None, _) => self.stub_removal_room(id),
         }
@@ -722,16 +722,19 @@ impl Store {
     /// (read here, once more than the write reads it) or its stub, and the
     /// batch's own earlier version of a repeated id.
     fn batch_replaced_room(&self, accounts: &[Account]) -> usize {
-        let mut seen: BTreeMap<&str, &Account> = BTreeMap::new();
+        let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
         let mut room = 0;
-        for a in accounts {
-            room += match seen.insert(&a.id, a) {
-                Some(earlier) => self.search.record_removal_room(earlier),
-                None => {
-                    let local = self.local_id(&a.id);
-                    let old = local.and_then(|l| self.record_for_write(l));
-                    self.replaced_room(&a.id, local, old.as_ref())
-                }
+        for (n, a) in accounts.iter().enumerate() {
+            room += if seen.insert(&a.id, ()).is_some() {
+                // A repeat (rare): the version before it in the batch.
+                accounts[..n]
+                    .iter()
+                    .rfind(|e| e.id == a.id)
+                    .map_or(0, |e| self.search.records_removal_room(core::iter::once(e)))
+            } else {
+                let local = self.local_id(&a.id);
+                let old = local.and_then(|l| self.record_for_write(l));
+                self.replaced_room(&a.id, local, old.as_ref())
             };
         }
         room
@@ -1003,7 +1006,7 @@ impl Store {
     /// Evicts `local`, whose stored record `a` the caller has just read: a
     /// [`Store::delete`] that does not look the id up or read it again.
     pub(crate) fn delete_read(&mut self, local: u32, a: &Account) -> Result<(), BudgetExceeded> {
-        let room = self.search.record_removal_room(a);
+        let room = self.search.records_removal_room(core::iter::once(a));
         self.journal_removal(&JournalOpRef::Delete(&a.id), room)?;
         self.remove_local_as(&a.id, local, Some(a));
         Ok(())

@@ -75,6 +75,11 @@
 // BTreeMap of ids does it instead. Guard 374,500 -> 377,700.
 // A journal replay's retries (compact fully, then without the index) and
 // retain's block-by-block eviction reads: 377,665. Guard 377,700 -> 378,200.
+// Counting what forgetting search terms can add (a removal can lengthen an
+// index page; every delete, update, eviction and shed stub makes that room)
+// took it to 378,245 (+0.7 KB); retain's evictions in batches of 128 (the
+// index forgets a batch a page at a time) to 379,682 (+1.4 KB).
+// Guard 378,200 -> 380,200.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -82,7 +87,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 378_200;
+export const GUARD = 380_200;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;
