@@ -19,10 +19,12 @@ import { start, stop, sample, connect, search, root, TOKEN } from "./harness.mjs
  * brought it back to 398,544 (legacy 394,095): guard 400,000. Sync pulling
  * the related feeds (issue 6) adds 14.3 KB to the .wasm: guard 414,000.
  * Batched ingest and retain's eviction reads (issue 7) add 3.6 KB to the .wasm
- * (first load 416,045): guard 417,000.
+ * (first load 416,045): guard 417,000. Counting what a removal adds to the
+ * index and retain's batched evictions add 2.1 KB (first load 418,121):
+ * guard 419,000.
  */
 const TARGET_BYTES = 300_000;
-const GUARD_BYTES = 417_000;
+const GUARD_BYTES = 419_000;
 const SHOTS = path.join(root, "target/screenshots");
 const HOSTILE_NAME = "<img src=x onerror=alert(1)>";
 const HOSTILE_URL = "javascript:alert(document.domain)";
