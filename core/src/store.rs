@@ -594,17 +594,11 @@ impl Store {
         let terms = keys.len();
         let new = usize::from(existing.is_none());
         let replaced = self.replaced_room(&account.id, existing, old.as_ref());
-        for _ in 0..2 {
-            // Twice: room may have come from compacting the hot buffer.
-            if let Err(error) = self
-                .write_cost(&lens, new, terms)
-                .and_then(|n| self.make_room(n + replaced))
-            {
-                return Err(Rejected {
-                    value: account,
-                    error,
-                });
-            }
+        if let Err(error) = self.make_write_room(&lens, new, terms, replaced) {
+            return Err(Rejected {
+                value: account,
+                error,
+            });
         }
         self.reserve_write(&lens, new);
         let (local, outcome) = self.write_record(&account, &encoded, existing, old);
@@ -649,17 +643,11 @@ impl Store {
         let terms = keys.iter().map(Vec::len).sum();
         let replaced = self.batch_replaced_room(&accounts);
 
-        for _ in 0..2 {
-            // Twice: room may have come from compacting the hot buffer.
-            if let Err(error) = self
-                .write_cost(&lens, new, terms)
-                .and_then(|n| self.make_room(n + replaced))
-            {
-                return Err(Rejected {
-                    value: accounts,
-                    error,
-                });
-            }
+        if let Err(error) = self.make_write_room(&lens, new, terms, replaced) {
+            return Err(Rejected {
+                value: accounts,
+                error,
+            });
         }
         self.reserve_write(&lens, new);
         let mut report = BatchReport::default();
@@ -865,6 +853,25 @@ impl Store {
             + growth_bytes(&self.locs, fresh_locals)
             + self.index.growth_bytes(new)
             + growth_bytes(&self.journal, self.journal_bytes(lens)))
+    }
+
+    /// Makes room for writing records of `lens` encoded bytes (`new` of
+    /// them new, with `terms` search terms) and `replaced` bytes for
+    /// forgetting what they replace. Changes no record.
+    fn make_write_room(
+        &mut self,
+        lens: &[usize],
+        new: usize,
+        terms: usize,
+        replaced: usize,
+    ) -> Result<(), WriteError> {
+        // Twice: room may have come from compacting the hot buffer, which
+        // changes what the write costs.
+        for _ in 0..2 {
+            let n = self.write_cost(lens, new, terms)?;
+            self.make_room(n + replaced)?;
+        }
+        Ok(())
     }
 
     /// Makes the room [`Store::write_cost`] counted, all at once, so that the
