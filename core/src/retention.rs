@@ -23,12 +23,12 @@ use crate::plan::{self, Decision, PlanConfig, PlanSummary, Planner};
 use crate::rules::RankRules;
 use crate::score::{self, Candidate, RankContext, RuleVerdict};
 use crate::store::Store;
+use crate::stubs::Stub;
+use crate::usage::{UsageSketch, Use};
 
 /// Evictions a retain journals and unindexes together: the index pages they
 /// share change once (as an import's batches of 128 write them).
 const EVICTION_BATCH: usize = 128;
-use crate::stubs::Stub;
-use crate::usage::{UsageSketch, Use};
 
 /// Counters a row of the usage sketch: 4 rows × 4096 × 2 bytes = 32 KiB.
 const USAGE_WIDTH: usize = 4096;
