@@ -9,6 +9,7 @@
 //! [`BlockError`] or returns a view whose every row can be read without panic;
 //! the rows it reads are exactly the rows [`encode`] was given.
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -911,14 +912,15 @@ impl<'a> BlockView<'a> {
             .map(|j| s.tags.get(j as usize).into())
             .collect();
         let cu = &c.custom;
-        let custom = (self.custom_starts[i]..self.custom_starts[i + 1])
-            .map(|j| {
-                (
-                    cu.custom_keys.get(j as usize).into(),
-                    cu.custom_values[j as usize].to_owned(),
-                )
-            })
-            .collect();
+        // Inserted one by one, not collected: collecting into a map sorts
+        // first, another copy of std's sort in the wasm module.
+        let mut custom = BTreeMap::new();
+        for j in self.custom_starts[i]..self.custom_starts[i + 1] {
+            custom.insert(
+                cu.custom_keys.get(j as usize).into(),
+                cu.custom_values[j as usize].to_owned(),
+            );
+        }
         let m = &c.activity_meta;
         let (first, end) = (
             self.activity_starts[i] as usize,

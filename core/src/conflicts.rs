@@ -379,9 +379,12 @@ impl Store {
         }
         for c in conflicts {
             l.content_bytes += conflict_bytes(&c);
-            l.conflicts.push(c);
+            // Kept in seq order, each after its equals: inserted in place
+            // rather than sorted (a ledger holds a few; each sort is
+            // another copy of std's sort in the wasm module).
+            let at = l.conflicts.partition_point(|x| x.seq <= c.seq);
+            l.conflicts.insert(at, c);
         }
-        l.conflicts.sort_by_key(|c| c.seq);
         Ok(dropped)
     }
 

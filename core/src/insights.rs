@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Account, ActivityKind};
 
+/// The stage that totals the pairs past [`MAX_STAGES`].
+const OTHER_STAGE: &str = "(other)";
+
 /// Most (stage, currency) pairs the pipeline keeps apart; the rest are
 /// summed under stage `"(other)"`.
 pub const MAX_STAGES: usize = 64;
@@ -194,42 +197,44 @@ pub fn compute(accounts: impl Iterator<Item = Account>, ctx: &InsightsContext) -
             }
         }
     }
-    out.pipeline
-        .sort_by(|x, y| (&x.stage, &x.currency).cmp(&(&y.stage, &y.currency)));
     out
 }
 
+/// Adds `a` to its (stage, currency) total. The pipeline stays sorted by
+/// (stage, currency) as it grows, so it needs no sort of its own (each
+/// sort is another copy of std's sort in the wasm module).
 fn add_to_pipeline(pipeline: &mut Vec<StageTotal>, a: &Account) {
-    let found = pipeline
-        .iter()
-        .position(|s| s.stage == a.stage && s.currency == a.currency);
-    let i = match found {
-        Some(i) => i,
-        None if pipeline.len() < MAX_STAGES - 1 => {
-            pipeline.push(StageTotal {
-                stage: a.stage.clone(),
-                currency: a.currency.clone(),
-                accounts: 0,
-                value_minor: 0,
-            });
-            pipeline.len() - 1
+    let i = match stage_slot(pipeline, &a.stage, &a.currency) {
+        Ok(i) => i,
+        Err(i) if pipeline.len() < MAX_STAGES - 1 => {
+            pipeline.insert(i, stage_total(&a.stage, &a.currency));
+            i
         }
-        None => match pipeline.iter().position(|s| s.stage == "(other)") {
-            Some(i) => i,
-            None => {
-                pipeline.push(StageTotal {
-                    stage: "(other)".into(),
-                    currency: String::new(),
-                    accounts: 0,
-                    value_minor: 0,
-                });
-                pipeline.len() - 1
+        Err(_) => match stage_slot(pipeline, OTHER_STAGE, "") {
+            Ok(i) => i,
+            Err(i) => {
+                pipeline.insert(i, stage_total(OTHER_STAGE, ""));
+                i
             }
         },
     };
     let s = &mut pipeline[i];
     s.accounts += 1;
     s.value_minor = s.value_minor.saturating_add(a.deal_value);
+}
+
+/// Where (stage, currency) is or would go in the sorted pipeline.
+fn stage_slot(pipeline: &[StageTotal], stage: &str, currency: &str) -> Result<usize, usize> {
+    pipeline.binary_search_by(|s| (s.stage.as_str(), s.currency.as_str()).cmp(&(stage, currency)))
+}
+
+fn stage_total(stage: &str, currency: &str) -> StageTotal {
+    StageTotal {
+        stage: stage.into(),
+        currency: currency.into(),
+        accounts: 0,
+        value_minor: 0,
+    }
 }
 
 /// Keeps the `overdue_limit` most overdue, most overdue first (ties by id).

@@ -27,6 +27,7 @@ pub mod hot;
 pub mod index;
 pub mod insights;
 pub mod journal;
+pub mod json;
 pub mod model;
 pub mod outbox;
 pub mod persist;

@@ -58,6 +58,17 @@ pub enum MatchClass {
     Substring,
 }
 
+impl MatchClass {
+    /// The class of rank `r` (`class as u64`); past the last, the last.
+    fn from_rank(r: u64) -> MatchClass {
+        match r {
+            0 => MatchClass::Exact,
+            1 => MatchClass::Prefix,
+            _ => MatchClass::Substring,
+        }
+    }
+}
+
 /// A date window, inclusive, matched by whole UTC days.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -931,8 +942,17 @@ impl Levels {
 
 /// Sorts `found` by target and keeps each target's best class.
 fn best_per_target(found: &mut Vec<(u64, MatchClass)>) {
-    found.sort_unstable();
-    found.dedup_by_key(|e| e.0); // sorted by class within a target: the best stays
+    // Sorted as (target, class rank) pairs of u64, the type the term index
+    // sorts: one copy of std's sort in the wasm module, not two.
+    let mut pairs: Vec<(u64, u64)> = found.iter().map(|&(t, c)| (t, c as u64)).collect();
+    pairs.sort_unstable();
+    pairs.dedup_by_key(|e| e.0); // sorted by class within a target: the best stays
+    found.clear();
+    found.extend(
+        pairs
+            .into_iter()
+            .map(|(t, c)| (t, MatchClass::from_rank(c))),
+    );
 }
 
 fn class_of(r: &Range, key: u64) -> MatchClass {
@@ -999,7 +1019,10 @@ fn filter_targets(ix: &SearchIndex, q: &Query) -> Vec<u64> {
             sets.push(set);
         }
     }
-    sets.sort_by_key(Vec::len);
+    // The smallest set first: every later pass keeps a part of it.
+    if let Some(smallest) = (0..sets.len()).min_by_key(|&i| sets[i].len()) {
+        sets.swap(0, smallest);
+    }
     let mut iter = sets.into_iter();
     let mut out = iter.next().unwrap_or_default();
     for set in iter {

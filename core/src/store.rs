@@ -1911,9 +1911,13 @@ impl Store {
         }
         // The index cannot see this block's ids until it is installed, so
         // duplicates within the block are caught here.
-        let distinct: alloc::collections::BTreeSet<&str> = live_rows.iter().map(|r| r.2).collect();
-        if distinct.len() != live_rows.len() {
-            return Err(InstallError::Corrupt("duplicate record id"));
+        // Inserted one by one, not collected: collecting sorts first, and
+        // each sort is another copy of std's sort in the wasm module.
+        let mut distinct: BTreeMap<&str, ()> = BTreeMap::new();
+        for r in live_rows {
+            if distinct.insert(r.2, ()).is_some() {
+                return Err(InstallError::Corrupt("duplicate record id"));
+            }
         }
         for &(row, local, id) in live_rows {
             self.claim_local(local, id, Loc::Block { block, row })?;

@@ -10,6 +10,7 @@
 //! stub's id to its entry and nothing else.
 
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::budget::{grow_to, growth_bytes, vec_bytes};
@@ -188,50 +189,48 @@ impl StubTable {
     /// really goes back. Stubs are the first thing a full store gives up.
     /// Returns the (id, name) of those that went.
     pub fn shed(&mut self, bytes: usize, cost_of: impl Fn(&str) -> usize) -> Vec<(String, String)> {
-        let mut order: Vec<(u32, u32)> = self
+        // (score, entry) packed in a u64 sorts as the pair would: the u64
+        // sort is the one search uses, not another copy of std's sort.
+        let mut order: Vec<u64> = self
             .entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.score, i as u32))
+            .map(|(i, e)| u64::from(e.score) << 32 | i as u64)
             .collect();
         order.sort_unstable();
         let per_entry = core::mem::size_of::<Entry>() + 14; // entry + index slot share
         let mut freed = 0;
-        let mut drop = Vec::new();
-        for (_, i) in order {
+        let mut dropped = vec![false; self.entries.len()];
+        for packed in order {
             if freed >= bytes {
                 break;
             }
-            let e = self.entries[i as usize];
+            let i = packed as u32 as usize;
+            let e = self.entries[i];
             freed += (e.id_len as usize + e.name_len as usize + per_entry)
                 .saturating_sub(cost_of(self.text(e).1));
-            drop.push(i);
+            dropped[i] = true;
         }
-        drop.sort_unstable();
-        let gone: Vec<(String, String)> = drop
-            .iter()
-            .map(|&i| {
-                let (id, name) = self.text(self.entries[i as usize]);
+        let with_mark = || self.entries.iter().copied().zip(dropped.iter().copied());
+        let gone: Vec<(String, String)> = with_mark()
+            .filter(|&(_, d)| d)
+            .map(|(e, _)| {
+                let (id, name) = self.text(e);
                 (id.into(), name.into())
             })
             .collect();
         let mut keep = StubTable::default();
         let survivors = self.entries.len() - gone.len();
-        let text: usize = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| drop.binary_search(&(*i as u32)).is_err())
-            .map(|(_, e)| e.id_len as usize + e.name_len as usize)
+        let text: usize = with_mark()
+            .filter(|&(_, d)| !d)
+            .map(|(e, _)| e.id_len as usize + e.name_len as usize)
             .sum();
         keep.arena.reserve_exact(text);
         keep.entries.reserve_exact(survivors);
         keep.index.reserve(survivors);
-        for (i, &e) in self.entries.iter().enumerate() {
-            if drop.binary_search(&(i as u32)).is_err() {
-                let (id, name) = self.text(e);
-                keep.insert(id, name, e.score);
-            }
+        for (e, _) in with_mark().filter(|&(_, d)| !d) {
+            let (id, name) = self.text(e);
+            keep.insert(id, name, e.score);
         }
         keep.arena.shrink_to_fit();
         *self = keep;

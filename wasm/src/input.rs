@@ -56,12 +56,12 @@ pub fn account(value: &JsValue) -> Result<Account, Failure> {
 pub fn parse_account(text: &str) -> Result<Account, Failure> {
     // from_slice, not from_str: one serde_json reader in the module (see
     // README, "Size").
-    serde_json::from_slice(text.as_bytes()).map_err(Failure::record)
+    satchel_core::json::read(text.as_bytes()).map_err(Failure::record)
 }
 
 /// A price list: canonical JSON text or an object of the same shape.
 pub fn price_list(value: &JsValue) -> Result<PriceList, Failure> {
-    serde_json::from_str(&json_text(value, "list")?).map_err(Failure::record)
+    satchel_core::json::read(json_text(value, "list")?.as_bytes()).map_err(Failure::record)
 }
 
 /// A whole number in `0..=max`.

@@ -13,7 +13,7 @@ use crate::{clock, input, parsed, Store};
 
 fn patch(value: &JsValue) -> Result<Patch, Failure> {
     let json = input::json_text(value, "patch")?;
-    serde_json::from_slice(json.as_bytes()).map_err(Failure::edit)
+    satchel_core::json::read(json.as_bytes()).map_err(Failure::edit)
 }
 
 #[wasm_bindgen]

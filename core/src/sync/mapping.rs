@@ -469,7 +469,7 @@ fn canonical_value(c: &Change) -> (String, Option<String>, Value) {
             Some(name.clone()),
             value
                 .as_ref()
-                .and_then(|v| serde_json::to_value(v).ok())
+                .and_then(|v| crate::json::to_value(v).ok())
                 .unwrap_or(Value::Null),
         ),
     }
@@ -480,7 +480,7 @@ fn canonical_value(c: &Change) -> (String, Option<String>, Value) {
 /// members whole, from `local` (json-server merges one level only).
 pub fn canonical_update(changes: &[Change], local: &Account, merge: bool) -> Map<String, Value> {
     let mut out = Map::new();
-    let whole = serde_json::to_value(local).unwrap_or(Value::Null);
+    let whole = crate::json::to_value(local).unwrap_or(Value::Null);
     for c in changes {
         let (top, inner, v) = canonical_value(c);
         if !merge {

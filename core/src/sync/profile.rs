@@ -515,7 +515,7 @@ impl Profile {
     /// ```
     pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
         let p: Profile =
-            serde_json::from_slice(text.as_bytes()).map_err(|e| err("profile", e.to_string()))?;
+            crate::json::read(text.as_bytes()).map_err(|e| err("profile", e.to_string()))?;
         p.check()?;
         Ok(p)
     }

@@ -170,7 +170,7 @@ impl SyncState {
 
     /// From JSON.
     pub fn from_json(text: &str) -> Result<Self, String> {
-        serde_json::from_slice(text.as_bytes()).map_err(|e| format!("sync state: {e}"))
+        crate::json::read(text.as_bytes()).map_err(|e| format!("sync state: {e}"))
     }
 }
 
@@ -1568,7 +1568,7 @@ impl SyncSession {
             let local = local.ok_or("the record is no longer on the device")?;
             let mut body = if p.mapping.canonical {
                 match p.writes.body {
-                    BodyStyle::Full => match serde_json::to_value(&local) {
+                    BodyStyle::Full => match crate::json::to_value(&local) {
                         Ok(Value::Object(m)) => m,
                         _ => Map::new(),
                     },
@@ -1601,7 +1601,7 @@ impl SyncSession {
                 let keep = local.activities.len().saturating_sub(later);
                 body.insert(
                     "activities".into(),
-                    serde_json::to_value(&local.activities[..keep]).unwrap_or(Value::Null),
+                    crate::json::to_value(&local.activities[..keep]).unwrap_or(Value::Null),
                 );
             }
             let mut body = Value::Object(body);
