@@ -141,3 +141,117 @@ fn builtins_load() {
     }
     assert!(builtin("nope").is_none());
 }
+
+/// Every built-in profile, and every variant of each made by removing a
+/// member, replacing it with a value of another JSON type or adding an
+/// unknown one: the hand-written reader behind `Profile::from_json` accepts
+/// none that serde's derived reader (kept on the types as the reference)
+/// refuses, and where both accept they read the same profile. Serde alone
+/// accepts an object written as an array (`"filters": []`); that is the one
+/// difference allowed.
+#[test]
+fn the_profile_reader_agrees_with_the_serde_derive() {
+    use satchel_core::sync::profile::{
+        DYNAMICS, DYNAMICS_CHANGES, HUBSPOT, JSON_SERVER, REFERENCE, SALESFORCE,
+    };
+    use serde_json::{json, Value};
+
+    fn by_serde(text: &str) -> Option<Profile> {
+        let p: Profile = serde_json::from_str(text).ok()?;
+        p.check().ok()?;
+        Some(p)
+    }
+    /// Every variant of `v` with one change at or under it.
+    fn variants(v: &Value, out: &mut Vec<(Value, Value)>) {
+        let replacements = [
+            Value::Null,
+            json!(7),
+            json!(-1),
+            json!(2.5),
+            json!("x"),
+            json!(true),
+            json!([]),
+            json!({}),
+            json!([["a", "b"]]),
+            json!(["a"]),
+        ];
+        match v {
+            Value::Object(map) => {
+                let mut extra = map.clone();
+                extra.insert("unknown_member".into(), json!(1));
+                out.push((Value::Object(extra), Value::Null));
+                for (k, child) in map {
+                    let mut gone = map.clone();
+                    gone.remove(k);
+                    out.push((Value::Object(gone), Value::Null));
+                    for r in &replacements {
+                        let mut m = map.clone();
+                        m.insert(k.clone(), r.clone());
+                        out.push((Value::Object(m), r.clone()));
+                    }
+                    let mut deeper = Vec::new();
+                    variants(child, &mut deeper);
+                    for (d, r) in deeper {
+                        let mut m = map.clone();
+                        m.insert(k.clone(), d);
+                        out.push((Value::Object(m), r));
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    let mut deeper = Vec::new();
+                    variants(child, &mut deeper);
+                    for (d, r) in deeper {
+                        let mut a = items.clone();
+                        a[i] = d;
+                        out.push((Value::Array(a), r));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let mut checked = 0;
+    let mut accepted = 0;
+    for text in [
+        REFERENCE,
+        JSON_SERVER,
+        HUBSPOT,
+        SALESFORCE,
+        DYNAMICS,
+        DYNAMICS_CHANGES,
+        HUBSPOT_LIKE,
+    ] {
+        assert_eq!(Profile::from_json(text).ok(), by_serde(text), "{text}");
+        assert!(by_serde(text).is_some());
+        let tree: Value = serde_json::from_str(text).unwrap();
+        let mut all = Vec::new();
+        variants(&tree, &mut all);
+        for (variant, replacement) in all {
+            let text = variant.to_string();
+            let ours = Profile::from_json(&text);
+            let theirs = by_serde(&text);
+            match (&ours, &theirs) {
+                (Ok(a), Some(b)) => {
+                    assert_eq!(a, b, "{text}");
+                    accepted += 1;
+                }
+                (Ok(_), None) => panic!("accepted what serde refuses: {text}"),
+                (Err(e), Some(_)) => assert!(
+                    replacement.is_array(),
+                    "refused what serde accepts ({e}): {text}"
+                ),
+                (Err(e), None) => assert!(!e.field.is_empty() && !e.message.is_empty()),
+            }
+            checked += 1;
+        }
+    }
+    // The variants reach both outcomes many times over.
+    assert!(checked > 2000, "{checked}");
+    assert!(
+        accepted > 200 && checked - accepted > 1000,
+        "{accepted} of {checked}"
+    );
+}

@@ -21,6 +21,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::fields::{Fields, Part};
 use super::mapping::{
     as_text, describe, tombstone_id, transform_int, transform_text, truncate, FieldMap, Transform,
 };
@@ -456,4 +457,32 @@ fn price_items(v: &Value) -> Result<Vec<PriceItem>, String> {
             })
         })
         .collect()
+}
+
+impl Part for Entities {
+    const KEYS: &'static [&'static str] = &["contacts", "deals", "activities", "price_lists"];
+
+    fn read(f: Fields<'_>) -> Result<Entities, ProfileError> {
+        let e = Entities {
+            contacts: f.part::<EntityFeed>("contacts", true)?,
+            deals: f.part::<EntityFeed>("deals", true)?,
+            activities: f.part::<EntityFeed>("activities", true)?,
+            price_lists: f.part::<EntityFeed>("price_lists", true)?,
+        };
+        Ok(e)
+    }
+}
+
+impl Part for EntityFeed {
+    const KEYS: &'static [&'static str] = &["path", "account", "paging", "fields"];
+
+    fn read(f: Fields<'_>) -> Result<EntityFeed, ProfileError> {
+        let e = EntityFeed {
+            path: f.string("path")?,
+            account: f.option("account")?,
+            paging: f.part::<Paging>("paging", true)?,
+            fields: FieldMap::read_list(&f, "fields")?,
+        };
+        Ok(e)
+    }
 }

@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::fields::{Fields, Part};
 use super::profile::{err, Deletion, DeletionStyle, ProfileError};
 use crate::model::{Account, CustomValue, Geo};
 use crate::outbox::Change;
@@ -58,6 +59,26 @@ pub struct FieldMap {
     /// money) instead of a string (`"1234.50"`; HubSpot properties).
     #[serde(default)]
     pub number: bool,
+}
+
+impl FieldMap {
+    /// The field maps in array `key` of `f` (empty when absent).
+    pub(crate) fn read_list(
+        f: &Fields<'_>,
+        key: &'static str,
+    ) -> Result<Vec<FieldMap>, ProfileError> {
+        let at = f.path(key);
+        let list = f.list(key)?;
+        let mut out = Vec::with_capacity(list.len());
+        for (i, item) in list.iter().enumerate() {
+            out.push(FieldMap::read(Fields::of(
+                item,
+                &format!("{at}.{i}"),
+                FieldMap::KEYS,
+            )?)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Value transforms.
@@ -692,6 +713,46 @@ pub fn format_iso8601(t: i64) -> String {
         secs % 3600 / 60,
         secs % 60
     )
+}
+
+impl Part for FieldMap {
+    const KEYS: &'static [&'static str] = &["field", "from", "as", "digits", "values", "number"];
+
+    fn read(f: Fields<'_>) -> Result<FieldMap, ProfileError> {
+        let transforms = [
+            ("text", Transform::Text),
+            ("int", Transform::Int),
+            ("unix_seconds", Transform::UnixSeconds),
+            ("unix_ms", Transform::UnixMs),
+            ("iso8601", Transform::Iso8601),
+            ("decimal", Transform::Decimal),
+            ("bool", Transform::Bool),
+            ("enum", Transform::Enum),
+            ("etag", Transform::Etag),
+            ("list", Transform::List),
+        ];
+        let m = FieldMap {
+            field: f.string("field")?,
+            from: f.string("from")?,
+            transform: f.choice("as", &transforms, Some(Transform::default()))?,
+            digits: f.number("digits", 0, u64::from(u8::MAX))? as u8,
+            values: f.strings("values")?,
+            number: f.flag("number")?,
+        };
+        Ok(m)
+    }
+}
+
+impl Part for Mapping {
+    const KEYS: &'static [&'static str] = &["canonical", "fields"];
+
+    fn read(f: Fields<'_>) -> Result<Mapping, ProfileError> {
+        let m = Mapping {
+            canonical: f.flag("canonical")?,
+            fields: FieldMap::read_list(&f, "fields")?,
+        };
+        Ok(m)
+    }
 }
 
 #[cfg(test)]

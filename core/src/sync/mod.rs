@@ -16,6 +16,7 @@
 //! price lists), [`session`] (the state machine).
 
 pub mod entities;
+mod fields;
 pub mod mapping;
 pub mod profile;
 pub mod session;

@@ -19,6 +19,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::entities::Entities;
+use super::fields::{Fields, Part};
 use super::mapping::Mapping;
 
 /// A backend, described.
@@ -396,6 +397,18 @@ pub enum BodyStyle {
     Full,
 }
 
+impl Throttled {}
+
+impl Auth {}
+
+impl Filters {}
+
+impl Deletion {}
+
+impl ConflictStyle {}
+
+impl Writes {}
+
 impl Paging {
     /// Checks the paging of a feed; `at` is where it sits in the profile
     /// (`paging`, `entities.contacts.paging`), for the error.
@@ -514,8 +527,9 @@ impl Profile {
     /// assert_eq!(e.field, "paging.next");
     /// ```
     pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
-        let p: Profile =
-            crate::json::read(text.as_bytes()).map_err(|e| err("profile", e.to_string()))?;
+        let tree: serde_json::Value =
+            serde_json::from_slice(text.as_bytes()).map_err(|e| err("profile", e.to_string()))?;
+        let p = Profile::read(Fields::of(&tree, "", Profile::KEYS)?)?;
         p.check()?;
         Ok(p)
     }
@@ -816,3 +830,228 @@ pub const DYNAMICS_CHANGES: &str = r#"{
     {"field": "custom.annual_revenue", "from": "/revenue", "as": "decimal", "digits": 2, "number": true}
   ]}
 }"#;
+
+impl Part for Throttled {
+    const KEYS: &'static [&'static str] = &["code", "values"];
+
+    fn read(f: Fields<'_>) -> Result<Throttled, ProfileError> {
+        let t = Throttled {
+            code: f.string("code")?,
+            values: f.string_list("values")?,
+        };
+        Ok(t)
+    }
+}
+
+impl Part for Auth {
+    const KEYS: &'static [&'static str] = &["style"];
+
+    fn read(f: Fields<'_>) -> Result<Auth, ProfileError> {
+        let styles = [("bearer", AuthStyle::Bearer), ("none", AuthStyle::None)];
+        let a = Auth {
+            style: f.choice("style", &styles, None)?,
+        };
+        Ok(a)
+    }
+}
+
+impl Part for Filters {
+    const KEYS: &'static [&'static str] = &[
+        "owner",
+        "territory",
+        "stage",
+        "tag",
+        "deal_value_above",
+        "next_visit_from",
+        "next_visit_to",
+        "last_contact_since",
+        "lists",
+    ];
+
+    fn read(f: Fields<'_>) -> Result<Filters, ProfileError> {
+        let lists = [("comma", ListStyle::Comma), ("repeat", ListStyle::Repeat)];
+        let filters = Filters {
+            owner: f.option("owner")?,
+            territory: f.option("territory")?,
+            stage: f.option("stage")?,
+            tag: f.option("tag")?,
+            deal_value_above: f.option("deal_value_above")?,
+            next_visit_from: f.option("next_visit_from")?,
+            next_visit_to: f.option("next_visit_to")?,
+            last_contact_since: f.option("last_contact_since")?,
+            lists: f.choice("lists", &lists, Some(ListStyle::default()))?,
+        };
+        Ok(filters)
+    }
+}
+
+impl Part for Deletion {
+    const KEYS: &'static [&'static str] = &["style", "field", "value", "id", "params"];
+
+    fn read(f: Fields<'_>) -> Result<Deletion, ProfileError> {
+        let styles = [
+            ("none", DeletionStyle::None),
+            ("tombstone", DeletionStyle::Tombstone),
+        ];
+        let d = Deletion {
+            style: f.choice("style", &styles, None)?,
+            field: f.option("field")?,
+            value: f.raw("value").filter(|v| !v.is_null()).cloned(),
+            id: f.option("id")?,
+            params: f.pairs("params")?,
+        };
+        Ok(d)
+    }
+}
+
+impl Part for ConflictStyle {
+    const KEYS: &'static [&'static str] = &["style", "field", "current", "if_match"];
+
+    fn read(f: Fields<'_>) -> Result<ConflictStyle, ProfileError> {
+        let kinds = [
+            ("none", ConflictKind::None),
+            ("if_match", ConflictKind::IfMatch),
+            ("version_field", ConflictKind::VersionField),
+        ];
+        let c = ConflictStyle {
+            style: f.choice("style", &kinds, None)?,
+            field: f.option("field")?,
+            current: f.option("current")?,
+            if_match: f.option("if_match")?,
+        };
+        Ok(c)
+    }
+}
+
+impl Part for Writes {
+    const KEYS: &'static [&'static str] = &["update", "delete", "create", "item_path", "body"];
+
+    fn read(f: Fields<'_>) -> Result<Writes, ProfileError> {
+        let bodies = [
+            ("merge_patch", BodyStyle::MergePatch),
+            ("shallow", BodyStyle::Shallow),
+            ("full", BodyStyle::Full),
+        ];
+        let w = Writes {
+            update: f.string_or("update", "PATCH")?,
+            // Absent: `DELETE`; `null`: deletes cannot be sent.
+            delete: match f.raw("delete") {
+                None => delete(),
+                Some(serde_json::Value::Null) => None,
+                Some(_) => f.option("delete")?,
+            },
+            create: f.string_or("create", "POST")?,
+            item_path: f.option("item_path")?,
+            body: f.choice("body", &bodies, Some(BodyStyle::default()))?,
+        };
+        Ok(w)
+    }
+}
+
+impl Part for Paging {
+    const KEYS: &'static [&'static str] = &[
+        "style",
+        "items",
+        "limit_param",
+        "page_size",
+        "next",
+        "watermark",
+        "cursor_param",
+        "page_param",
+        "first_page",
+        "offset_param",
+        "since_param",
+        "since_format",
+        "since_template",
+        "params",
+        "first_sync_params",
+        "total_header",
+        "total",
+        "delta_link",
+    ];
+
+    fn read(f: Fields<'_>) -> Result<Paging, ProfileError> {
+        let styles = [
+            ("keyset", PagingStyle::Keyset),
+            ("cursor", PagingStyle::Cursor),
+            ("next_url", PagingStyle::NextUrl),
+            ("page", PagingStyle::Page),
+            ("offset", PagingStyle::Offset),
+        ];
+        let formats = [
+            ("unix_seconds", TimeFormat::UnixSeconds),
+            ("unix_ms", TimeFormat::UnixMs),
+            ("iso8601", TimeFormat::Iso8601),
+        ];
+        let p = Paging {
+            style: f.choice("style", &styles, None)?,
+            items: f.string_or("items", "")?,
+            limit_param: f.option("limit_param")?,
+            page_size: f.number(
+                "page_size",
+                u64::from(default_page_size()),
+                u64::from(u32::MAX),
+            )? as u32,
+            next: f.option("next")?,
+            watermark: f.option("watermark")?,
+            cursor_param: f.option("cursor_param")?,
+            page_param: f.option("page_param")?,
+            first_page: f.number("first_page", one(), u64::MAX)?,
+            offset_param: f.option("offset_param")?,
+            since_param: f.option("since_param")?,
+            since_format: f.choice("since_format", &formats, Some(TimeFormat::default()))?,
+            since_template: f.option("since_template")?,
+            params: f.pairs("params")?,
+            first_sync_params: f.pairs("first_sync_params")?,
+            total_header: f.option("total_header")?,
+            total: f.option("total")?,
+            delta_link: f.option("delta_link")?,
+        };
+        Ok(p)
+    }
+}
+
+impl Part for Profile {
+    const KEYS: &'static [&'static str] = &[
+        "name",
+        "base_path",
+        "auth",
+        "device_header",
+        "wipe_header",
+        "idempotency_header",
+        "headers",
+        "error_message",
+        "throttled",
+        "paging",
+        "filters",
+        "deletion",
+        "conflict",
+        "writes",
+        "mapping",
+        "entities",
+    ];
+
+    fn read(f: Fields<'_>) -> Result<Profile, ProfileError> {
+        let p = Profile {
+            name: f.string("name")?,
+            base_path: f.string("base_path")?,
+            auth: f.part::<Auth>("auth", false)?.unwrap_or_default(),
+            device_header: f.option("device_header")?,
+            wipe_header: f.option("wipe_header")?,
+            idempotency_header: f.option("idempotency_header")?,
+            headers: f.pairs("headers")?,
+            error_message: f.option("error_message")?,
+            throttled: f.part::<Throttled>("throttled", true)?,
+            paging: f.required::<Paging>("paging")?,
+            filters: f.part::<Filters>("filters", false)?.unwrap_or_default(),
+            deletion: f.part::<Deletion>("deletion", false)?.unwrap_or_default(),
+            conflict: f
+                .part::<ConflictStyle>("conflict", false)?
+                .unwrap_or_default(),
+            writes: f.part::<Writes>("writes", false)?.unwrap_or_default(),
+            mapping: f.required::<Mapping>("mapping")?,
+            entities: f.part::<Entities>("entities", false)?.unwrap_or_default(),
+        };
+        Ok(p)
+    }
+}
