@@ -12,9 +12,11 @@
 //! read this way took 21 KB off the gzipped legacy module; reading an account
 //! costs about 6 µs more natively, small beside storing it.
 //!
-//! Invariant: [`read`] accepts exactly the documents `serde_json::from_slice`
-//! accepts for `T` and returns the same value; only an error's text differs
-//! (no line and column for a document that parses but does not fit `T`).
+//! Invariant: [`read`] accepts the documents `serde_json::from_slice` accepts
+//! for `T` and returns the same value, and one more kind: an object that
+//! repeats a member, which counts once, with its last value (as JavaScript's
+//! `JSON.parse` reads it; the direct reader refuses it). An error's text
+//! has no line and column when the document parses but does not fit `T`.
 
 use alloc::vec::Vec;
 use serde::de::DeserializeOwned;

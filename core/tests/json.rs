@@ -35,6 +35,15 @@ fn read_refuses_what_serde_json_refuses() {
 }
 
 #[test]
+fn a_repeated_member_counts_once_with_its_last_value() {
+    let mut text = serde_json::to_string(&generated()[0]).unwrap();
+    text.insert_str(1, r#""name":"first","#);
+    text.insert_str(text.len() - 1, r#","name":"last""#);
+    assert!(serde_json::from_str::<Account>(&text).is_err());
+    assert_eq!(read::<Account>(text.as_bytes()).unwrap().name, "last");
+}
+
+#[test]
 fn to_value_gives_what_serde_json_gives() {
     for a in generated() {
         assert_eq!(to_value(&a).unwrap(), serde_json::to_value(&a).unwrap());

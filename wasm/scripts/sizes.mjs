@@ -2,8 +2,8 @@
 // `--results FILE` writes the table between `<!-- bench:wasm-size:begin -->`
 // and `<!-- bench:wasm-size:end -->` of FILE (benches/RESULTS.md).
 //
-// The target for the legacy build is 150 KB gzipped and is NOT met (about
-// 340 KB; the history below). Where the bytes went at 250 KB (twiggy, unstripped build): serde_json and its
+// The target for the legacy build is 150 KB gzipped and is NOT met (339.5
+// KB; the history below). Where the bytes went at 250 KB (twiggy, unstripped build): serde_json and its
 // derived deserializers (rule sets, profiles, bindings' options) about a
 // fifth of the code, the store and block codec, miniz_oxide, the seal's
 // XChaCha20-Poly1305 + Argon2id (about 17 KB), wasm-bindgen glue. Search
@@ -80,6 +80,21 @@
 // took it to 378,245 (+0.7 KB); retain's evictions in batches of 128 (the
 // index forgets a batch a page at a time) to 379,682 (+1.4 KB).
 // Guard 378,200 -> 380,200.
+//
+// Second size pass (fourth session of 2026-12-05; quick builds of the
+// legacy module, each step on the one before):
+//   typed JSON reads (profiles, sync state, queries, patches, price lists)
+//   parsed into a Value and deserialized from it (core::json::read): every
+//   derived reader exists for one deserializer, not two               -5.7 KB
+//   accounts read the same way (the streaming reader's copy of the
+//   account model's readers was the largest left)                    -15.4 KB
+//   Values of typed values printed and parsed (core::json::to_value),
+//   no Value serializer copy of the model                              -2.4 KB
+//   slice sorts: ten instantiations down to two (u64 and (u64, u64);
+//   the pipeline kept sorted, conflicts inserted in place, maps built by
+//   insert instead of collect, which sorts)                           -12.2 KB
+//   profiles read by hand from the tree (core/src/sync/fields.rs)      -4.6 KB
+// 379,682 -> 339,473 bytes (895,902 -> 772,718 raw). Guard 380,200 -> 340,000.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -87,7 +102,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 380_200;
+export const GUARD = 340_000;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;
