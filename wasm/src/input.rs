@@ -54,8 +54,8 @@ pub fn account(value: &JsValue) -> Result<Account, Failure> {
 
 /// Parses canonical JSON of one account (unknown fields are refused).
 pub fn parse_account(text: &str) -> Result<Account, Failure> {
-    // from_slice, not from_str: one serde_json reader in the module (see
-    // README, "Size").
+    // Through core's one JSON reader (a Value tree): one copy of the
+    // account's derived reader in the module (see README, "Size").
     satchel_core::json::read(text.as_bytes()).map_err(Failure::record)
 }
 

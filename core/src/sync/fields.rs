@@ -21,6 +21,7 @@ use alloc::vec::Vec;
 
 use serde_json::{Map, Value};
 
+use super::mapping::describe;
 use super::profile::{err, ProfileError};
 
 /// A part of a profile that is a JSON object.
@@ -50,7 +51,7 @@ impl<'a> Fields<'a> {
         let Value::Object(map) = value else {
             return Err(err(
                 if at.is_empty() { "profile" } else { at },
-                format!("expected an object, found {}", kind(value)),
+                format!("expected an object, found {}", describe(value)),
             ));
         };
         let f = Fields {
@@ -88,7 +89,7 @@ impl<'a> Fields<'a> {
     fn wrong(&self, key: &str, expected: &str, found: &Value) -> ProfileError {
         err(
             &self.path(key),
-            format!("expected {expected}, found {}", kind(found)),
+            format!("expected {expected}, found {}", describe(found)),
         )
     }
 
@@ -238,17 +239,5 @@ impl<'a> Fields<'a> {
             Some(Value::Null) if null_is_none => Ok(None),
             Some(v) => T::read(Fields::of(v, &self.path(key), T::KEYS)?).map(Some),
         }
-    }
-}
-
-/// A JSON value's kind, for errors.
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
