@@ -380,7 +380,7 @@ fn related_feeds_are_checked_with_the_profile() {
     );
     assert_eq!(
         with(json!({"videos": {"path": "/v"}})).unwrap_err(),
-        "profile"
+        "entities.videos"
     );
     assert_eq!(with(json!({})), Ok(()));
 }

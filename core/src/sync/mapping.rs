@@ -73,7 +73,7 @@ impl FieldMap {
         for (i, item) in list.iter().enumerate() {
             out.push(FieldMap::read(Fields::of(
                 item,
-                &format!("{at}.{i}"),
+                &format!("{at}[{i}]"),
                 FieldMap::KEYS,
             )?)?);
         }
