@@ -462,27 +462,25 @@ fn price_items(v: &Value) -> Result<Vec<PriceItem>, String> {
 impl Part for Entities {
     const KEYS: &'static [&'static str] = &["contacts", "deals", "activities", "price_lists"];
 
-    fn read(f: Fields<'_>) -> Result<Entities, ProfileError> {
-        let e = Entities {
-            contacts: f.part::<EntityFeed>("contacts", true)?,
-            deals: f.part::<EntityFeed>("deals", true)?,
-            activities: f.part::<EntityFeed>("activities", true)?,
-            price_lists: f.part::<EntityFeed>("price_lists", true)?,
-        };
-        Ok(e)
+    fn read(f: &Fields<'_>) -> Entities {
+        Entities {
+            contacts: f.part::<EntityFeed>("contacts", true),
+            deals: f.part::<EntityFeed>("deals", true),
+            activities: f.part::<EntityFeed>("activities", true),
+            price_lists: f.part::<EntityFeed>("price_lists", true),
+        }
     }
 }
 
 impl Part for EntityFeed {
     const KEYS: &'static [&'static str] = &["path", "account", "paging", "fields"];
 
-    fn read(f: Fields<'_>) -> Result<EntityFeed, ProfileError> {
-        let e = EntityFeed {
-            path: f.string("path")?,
-            account: f.option("account")?,
-            paging: f.part::<Paging>("paging", true)?,
-            fields: FieldMap::read_list(&f, "fields")?,
-        };
-        Ok(e)
+    fn read(f: &Fields<'_>) -> EntityFeed {
+        EntityFeed {
+            path: f.string("path"),
+            account: f.option("account"),
+            paging: f.part::<Paging>("paging", true),
+            fields: FieldMap::read_list(f, "fields"),
+        }
     }
 }

@@ -6,6 +6,12 @@
 //! wasm module's code, these few functions and one call per member are a
 //! fraction of that (wasm/README, "Size").
 //!
+//! Readers do not stop at an error: the first one is kept (in the cell all
+//! of a profile's `Fields` share) and the reader goes on with a placeholder
+//! value, so a part's fields are read straight into its struct with no
+//! early return per member, whose drop paths were most of the reader's
+//! code.
+//!
 //! Invariant: a reader never accepts what serde's derived reader of the same
 //! type refuses, and where both accept they give the same value (checked
 //! against the derive in `core/tests/sync_profiles.rs`). It refuses, naming
@@ -18,6 +24,7 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use serde_json::{Map, Value};
 
@@ -28,8 +35,26 @@ use super::profile::{err, ProfileError};
 pub(crate) trait Part: Sized {
     /// Its members' names; any other is refused.
     const KEYS: &'static [&'static str];
-    /// Reads it from its object.
-    fn read(f: Fields<'_>) -> Result<Self, ProfileError>;
+    /// Reads it from its object. Errors go to `f` and a placeholder is
+    /// read in their place; [`read`] returns the first.
+    fn read(f: &Fields<'_>) -> Self;
+}
+
+/// `tree` as a `T` (a whole profile), or the first error met reading it.
+pub(crate) fn read<T: Part>(tree: &Value) -> Result<T, ProfileError> {
+    let error = RefCell::new(None);
+    let none = Map::new();
+    let root = Fields {
+        map: &none,
+        at: String::new(),
+        known: &[],
+        error: &error,
+    };
+    let value = root.nested::<T>(tree, String::new());
+    match error.into_inner() {
+        None => Ok(value),
+        Some(e) => Err(e),
+    }
 }
 
 /// One JSON object being read; `at` is its path in the profile.
@@ -37,35 +62,67 @@ pub(crate) struct Fields<'a> {
     map: &'a Map<String, Value>,
     at: String,
     known: &'static [&'static str],
+    error: &'a RefCell<Option<ProfileError>>,
 }
 
 impl<'a> Fields<'a> {
-    /// `value` as an object at path `at` (`""`: the profile itself) whose
-    /// members are among `known`. An unknown member is refused first, as
-    /// it is most often a known one misspelt.
-    pub fn of(
-        value: &'a Value,
-        at: &str,
+    /// `value`, at path `at`, read as a `T`. Not an object: an error, and
+    /// `T` read from an empty one. An unknown member is refused before any
+    /// other, as it is most often a known one misspelt.
+    pub fn nested<T: Part>(&self, value: &Value, at: String) -> T {
+        let none = Map::new();
+        T::read(&self.child(value, at, T::KEYS, &none))
+    }
+
+    fn child<'b>(
+        &'b self,
+        value: &'b Value,
+        at: String,
         known: &'static [&'static str],
-    ) -> Result<Self, ProfileError> {
-        let Value::Object(map) = value else {
-            return Err(err(
-                if at.is_empty() { "profile" } else { at },
-                format!("expected an object, found {}", describe(value)),
-            ));
+        none: &'b Map<String, Value>,
+    ) -> Fields<'b> {
+        let map = match value {
+            Value::Object(map) => map,
+            other => {
+                self.fail(
+                    if at.is_empty() { "profile" } else { &at },
+                    format!("expected an object, found {}", describe(other)),
+                );
+                none
+            }
         };
         let f = Fields {
             map,
-            at: at.into(),
+            at,
             known,
+            error: self.error,
         };
-        match map.keys().find(|k| !known.contains(&k.as_str())) {
-            None => Ok(f),
-            Some(k) => Err(err(
+        if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
+            f.fail(
                 &f.path(k),
                 format!("unknown field; known here: {}", known.join(", ")),
-            )),
+            );
         }
+        f
+    }
+
+    /// Keeps `message` about `field` unless an earlier error was kept.
+    fn fail(&self, field: &str, message: impl Into<String>) {
+        let mut first = self.error.borrow_mut();
+        if first.is_none() {
+            *first = Some(err(field, message));
+        }
+    }
+
+    fn wrong(&self, key: &str, expected: &str, found: &Value) {
+        self.fail(
+            &self.path(key),
+            format!("expected {expected}, found {}", describe(found)),
+        );
+    }
+
+    fn missing(&self, key: &str) {
+        self.fail(&self.path(key), "is required");
     }
 
     /// The path of member `key`.
@@ -86,60 +143,65 @@ impl<'a> Fields<'a> {
         self.map.get(key)
     }
 
-    fn wrong(&self, key: &str, expected: &str, found: &Value) -> ProfileError {
-        err(
-            &self.path(key),
-            format!("expected {expected}, found {}", describe(found)),
-        )
-    }
-
     /// A required string.
-    pub fn string(&self, key: &'static str) -> Result<String, ProfileError> {
+    pub fn string(&self, key: &'static str) -> String {
         match self.raw(key) {
-            None => Err(err(&self.path(key), "is required")),
+            None => {
+                self.missing(key);
+                String::new()
+            }
             Some(v) => self.text(key, v),
         }
     }
 
     /// A string, `default` when absent.
-    pub fn string_or(&self, key: &'static str, default: &str) -> Result<String, ProfileError> {
+    pub fn string_or(&self, key: &'static str, default: &str) -> String {
         match self.raw(key) {
-            None => Ok(default.into()),
+            None => default.into(),
             Some(v) => self.text(key, v),
         }
     }
 
     /// An optional string (`null`: none).
-    pub fn option(&self, key: &'static str) -> Result<Option<String>, ProfileError> {
+    pub fn option(&self, key: &'static str) -> Option<String> {
         match self.raw(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => self.text(key, v).map(Some),
+            None | Some(Value::Null) => None,
+            Some(v) => Some(self.text(key, v)),
         }
     }
 
-    fn text(&self, key: &str, v: &Value) -> Result<String, ProfileError> {
+    fn text(&self, key: &str, v: &Value) -> String {
         match v {
-            Value::String(s) => Ok(s.clone()),
-            other => Err(self.wrong(key, "a string", other)),
+            Value::String(s) => s.clone(),
+            other => {
+                self.wrong(key, "a string", other);
+                String::new()
+            }
         }
     }
 
     /// A boolean, false when absent.
-    pub fn flag(&self, key: &'static str) -> Result<bool, ProfileError> {
+    pub fn flag(&self, key: &'static str) -> bool {
         match self.raw(key) {
-            None => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(other) => Err(self.wrong(key, "true or false", other)),
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.wrong(key, "true or false", other);
+                false
+            }
         }
     }
 
     /// A whole number in `0..=max`, `default` when absent.
-    pub fn number(&self, key: &'static str, default: u64, max: u64) -> Result<u64, ProfileError> {
+    pub fn number(&self, key: &'static str, default: u64, max: u64) -> u64 {
         match self.raw(key) {
-            None => Ok(default),
+            None => default,
             Some(v) => match v.as_u64() {
-                Some(n) if n <= max => Ok(n),
-                _ => Err(self.wrong(key, &format!("a whole number up to {max}"), v)),
+                Some(n) if n <= max => n,
+                _ => {
+                    self.wrong(key, &format!("a whole number up to {max}"), v);
+                    default
+                }
             },
         }
     }
@@ -150,94 +212,109 @@ impl<'a> Fields<'a> {
         key: &'static str,
         options: &[(&str, T)],
         default: Option<T>,
-    ) -> Result<T, ProfileError> {
-        let found = match (self.raw(key), default) {
-            (None, Some(d)) => return Ok(d),
-            (None, None) => return Err(err(&self.path(key), "is required")),
-            (Some(v), _) => v,
+    ) -> T {
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        let at = self.pick(key, &names, default.is_some());
+        match (at, default) {
+            (None, Some(d)) => d,
+            (i, _) => options[i.unwrap_or(0)].1,
+        }
+    }
+
+    /// Which of `names` member `key` is; `None` when absent (refused unless
+    /// `optional`) or refused.
+    fn pick(&self, key: &'static str, names: &[&str], optional: bool) -> Option<usize> {
+        let Some(v) = self.raw(key) else {
+            if !optional {
+                self.missing(key);
+            }
+            return None;
         };
-        let name = self.text(key, found)?;
-        options
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, t)| t)
-            .ok_or_else(|| {
-                let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-                err(
-                    &self.path(key),
-                    format!("unknown value {name:?}; one of: {}", names.join(", ")),
-                )
-            })
+        let name = self.text(key, v);
+        let at = names.iter().position(|n| *n == name);
+        if at.is_none() && v.is_string() {
+            self.fail(
+                &self.path(key),
+                format!("unknown value {name:?}; one of: {}", names.join(", ")),
+            );
+        }
+        at
     }
 
     /// `[["name", "value"], …]`, empty when absent.
-    pub fn pairs(&self, key: &'static str) -> Result<Vec<(String, String)>, ProfileError> {
-        let list = self.list(key)?;
+    pub fn pairs(&self, key: &'static str) -> Vec<(String, String)> {
+        let list = self.list(key);
         let mut out = Vec::with_capacity(list.len());
         for pair in list {
             match pair.as_array().map(Vec::as_slice) {
                 Some([Value::String(a), Value::String(b)]) => out.push((a.clone(), b.clone())),
-                _ => return Err(self.wrong(key, "[name, value] pairs of strings", pair)),
+                _ => self.wrong(key, "[name, value] pairs of strings", pair),
             }
         }
-        Ok(out)
+        out
     }
 
     /// A required array of strings.
-    pub fn string_list(&self, key: &'static str) -> Result<Vec<String>, ProfileError> {
-        let Some(v) = self.raw(key) else {
-            return Err(err(&self.path(key), "is required"));
-        };
-        let Value::Array(list) = v else {
-            return Err(self.wrong(key, "an array of strings", v));
-        };
-        list.iter().map(|s| self.text(key, s)).collect()
+    pub fn string_list(&self, key: &'static str) -> Vec<String> {
+        match self.raw(key) {
+            None => {
+                self.missing(key);
+                Vec::new()
+            }
+            Some(Value::Array(list)) => list.iter().map(|s| self.text(key, s)).collect(),
+            Some(other) => {
+                self.wrong(key, "an array of strings", other);
+                Vec::new()
+            }
+        }
     }
 
     /// An array, empty when absent.
-    pub fn list(&self, key: &'static str) -> Result<&'a [Value], ProfileError> {
+    pub fn list(&self, key: &'static str) -> &'a [Value] {
         match self.raw(key) {
-            None => Ok(&[]),
-            Some(Value::Array(a)) => Ok(a),
-            Some(other) => Err(self.wrong(key, "an array", other)),
+            None => &[],
+            Some(Value::Array(a)) => a,
+            Some(other) => {
+                self.wrong(key, "an array", other);
+                &[]
+            }
         }
     }
 
     /// `{"key": "value", …}`, empty when absent.
-    pub fn strings(&self, key: &'static str) -> Result<BTreeMap<String, String>, ProfileError> {
+    pub fn strings(&self, key: &'static str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        let Some(v) = self.raw(key) else {
-            return Ok(out);
-        };
-        let Value::Object(map) = v else {
-            return Err(self.wrong(key, "an object of strings", v));
-        };
-        for (k, v) in map {
-            let Value::String(s) = v else {
-                return Err(self.wrong(key, "an object of strings", v));
-            };
-            out.insert(k.clone(), s.clone());
+        match self.raw(key) {
+            None => {}
+            Some(Value::Object(map)) => {
+                for (k, v) in map {
+                    let s = self.text(key, v);
+                    out.insert(k.clone(), s);
+                }
+            }
+            Some(other) => self.wrong(key, "an object of strings", other),
         }
-        Ok(out)
+        out
     }
 
-    /// Member `key` as a `T`, refused when absent.
-    pub fn required<T: Part>(&self, key: &'static str) -> Result<T, ProfileError> {
-        self.part(key, false)?
-            .ok_or_else(|| err(&self.path(key), "is required"))
+    /// Member `key` as a `T`, refused when absent (and read from an empty
+    /// object then).
+    pub fn required<T: Part>(&self, key: &'static str) -> T {
+        let absent = Value::Null;
+        let v = self.raw(key).unwrap_or_else(|| {
+            self.missing(key);
+            &absent
+        });
+        self.nested(v, self.path(key))
     }
 
     /// Member `key` as a `T`: `None` when absent, or when `null` and
     /// `null_is_none` (an `Option` field).
-    pub fn part<T: Part>(
-        &self,
-        key: &'static str,
-        null_is_none: bool,
-    ) -> Result<Option<T>, ProfileError> {
+    pub fn part<T: Part>(&self, key: &'static str, null_is_none: bool) -> Option<T> {
         match self.raw(key) {
-            None => Ok(None),
-            Some(Value::Null) if null_is_none => Ok(None),
-            Some(v) => T::read(Fields::of(v, &self.path(key), T::KEYS)?).map(Some),
+            None => None,
+            Some(Value::Null) if null_is_none => None,
+            Some(v) => Some(self.nested(v, self.path(key))),
         }
     }
 }

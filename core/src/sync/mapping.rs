@@ -63,21 +63,13 @@ pub struct FieldMap {
 
 impl FieldMap {
     /// The field maps in array `key` of `f` (empty when absent).
-    pub(crate) fn read_list(
-        f: &Fields<'_>,
-        key: &'static str,
-    ) -> Result<Vec<FieldMap>, ProfileError> {
+    pub(crate) fn read_list(f: &Fields<'_>, key: &'static str) -> Vec<FieldMap> {
         let at = f.path(key);
-        let list = f.list(key)?;
-        let mut out = Vec::with_capacity(list.len());
-        for (i, item) in list.iter().enumerate() {
-            out.push(FieldMap::read(Fields::of(
-                item,
-                &format!("{at}[{i}]"),
-                FieldMap::KEYS,
-            )?)?);
-        }
-        Ok(out)
+        f.list(key)
+            .iter()
+            .enumerate()
+            .map(|(i, item)| f.nested(item, format!("{at}[{i}]")))
+            .collect()
     }
 }
 
@@ -718,7 +710,7 @@ pub fn format_iso8601(t: i64) -> String {
 impl Part for FieldMap {
     const KEYS: &'static [&'static str] = &["field", "from", "as", "digits", "values", "number"];
 
-    fn read(f: Fields<'_>) -> Result<FieldMap, ProfileError> {
+    fn read(f: &Fields<'_>) -> FieldMap {
         let transforms = [
             ("text", Transform::Text),
             ("int", Transform::Int),
@@ -731,27 +723,25 @@ impl Part for FieldMap {
             ("etag", Transform::Etag),
             ("list", Transform::List),
         ];
-        let m = FieldMap {
-            field: f.string("field")?,
-            from: f.string("from")?,
-            transform: f.choice("as", &transforms, Some(Transform::default()))?,
-            digits: f.number("digits", 0, u64::from(u8::MAX))? as u8,
-            values: f.strings("values")?,
-            number: f.flag("number")?,
-        };
-        Ok(m)
+        FieldMap {
+            field: f.string("field"),
+            from: f.string("from"),
+            transform: f.choice("as", &transforms, Some(Transform::default())),
+            digits: f.number("digits", 0, u64::from(u8::MAX)) as u8,
+            values: f.strings("values"),
+            number: f.flag("number"),
+        }
     }
 }
 
 impl Part for Mapping {
     const KEYS: &'static [&'static str] = &["canonical", "fields"];
 
-    fn read(f: Fields<'_>) -> Result<Mapping, ProfileError> {
-        let m = Mapping {
-            canonical: f.flag("canonical")?,
-            fields: FieldMap::read_list(&f, "fields")?,
-        };
-        Ok(m)
+    fn read(f: &Fields<'_>) -> Mapping {
+        Mapping {
+            canonical: f.flag("canonical"),
+            fields: FieldMap::read_list(f, "fields"),
+        }
     }
 }
 

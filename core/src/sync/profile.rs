@@ -19,7 +19,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::entities::Entities;
-use super::fields::{Fields, Part};
+use super::fields::{self, Fields, Part};
 use super::mapping::Mapping;
 
 /// A backend, described.
@@ -529,7 +529,7 @@ impl Profile {
     pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
         let tree: serde_json::Value =
             serde_json::from_slice(text.as_bytes()).map_err(|e| err("profile", e.to_string()))?;
-        let p = Profile::read(Fields::of(&tree, "", Profile::KEYS)?)?;
+        let p: Profile = fields::read(&tree)?;
         p.check()?;
         Ok(p)
     }
@@ -834,24 +834,22 @@ pub const DYNAMICS_CHANGES: &str = r#"{
 impl Part for Throttled {
     const KEYS: &'static [&'static str] = &["code", "values"];
 
-    fn read(f: Fields<'_>) -> Result<Throttled, ProfileError> {
-        let t = Throttled {
-            code: f.string("code")?,
-            values: f.string_list("values")?,
-        };
-        Ok(t)
+    fn read(f: &Fields<'_>) -> Throttled {
+        Throttled {
+            code: f.string("code"),
+            values: f.string_list("values"),
+        }
     }
 }
 
 impl Part for Auth {
     const KEYS: &'static [&'static str] = &["style"];
 
-    fn read(f: Fields<'_>) -> Result<Auth, ProfileError> {
+    fn read(f: &Fields<'_>) -> Auth {
         let styles = [("bearer", AuthStyle::Bearer), ("none", AuthStyle::None)];
-        let a = Auth {
-            style: f.choice("style", &styles, None)?,
-        };
-        Ok(a)
+        Auth {
+            style: f.choice("style", &styles, None),
+        }
     }
 }
 
@@ -868,83 +866,79 @@ impl Part for Filters {
         "lists",
     ];
 
-    fn read(f: Fields<'_>) -> Result<Filters, ProfileError> {
+    fn read(f: &Fields<'_>) -> Filters {
         let lists = [("comma", ListStyle::Comma), ("repeat", ListStyle::Repeat)];
-        let filters = Filters {
-            owner: f.option("owner")?,
-            territory: f.option("territory")?,
-            stage: f.option("stage")?,
-            tag: f.option("tag")?,
-            deal_value_above: f.option("deal_value_above")?,
-            next_visit_from: f.option("next_visit_from")?,
-            next_visit_to: f.option("next_visit_to")?,
-            last_contact_since: f.option("last_contact_since")?,
-            lists: f.choice("lists", &lists, Some(ListStyle::default()))?,
-        };
-        Ok(filters)
+        Filters {
+            owner: f.option("owner"),
+            territory: f.option("territory"),
+            stage: f.option("stage"),
+            tag: f.option("tag"),
+            deal_value_above: f.option("deal_value_above"),
+            next_visit_from: f.option("next_visit_from"),
+            next_visit_to: f.option("next_visit_to"),
+            last_contact_since: f.option("last_contact_since"),
+            lists: f.choice("lists", &lists, Some(ListStyle::default())),
+        }
     }
 }
 
 impl Part for Deletion {
     const KEYS: &'static [&'static str] = &["style", "field", "value", "id", "params"];
 
-    fn read(f: Fields<'_>) -> Result<Deletion, ProfileError> {
+    fn read(f: &Fields<'_>) -> Deletion {
         let styles = [
             ("none", DeletionStyle::None),
             ("tombstone", DeletionStyle::Tombstone),
         ];
-        let d = Deletion {
-            style: f.choice("style", &styles, None)?,
-            field: f.option("field")?,
+        Deletion {
+            style: f.choice("style", &styles, None),
+            field: f.option("field"),
             value: f.raw("value").filter(|v| !v.is_null()).cloned(),
-            id: f.option("id")?,
-            params: f.pairs("params")?,
-        };
-        Ok(d)
+            id: f.option("id"),
+            params: f.pairs("params"),
+        }
     }
 }
 
 impl Part for ConflictStyle {
     const KEYS: &'static [&'static str] = &["style", "field", "current", "if_match"];
 
-    fn read(f: Fields<'_>) -> Result<ConflictStyle, ProfileError> {
+    fn read(f: &Fields<'_>) -> ConflictStyle {
         let kinds = [
             ("none", ConflictKind::None),
             ("if_match", ConflictKind::IfMatch),
             ("version_field", ConflictKind::VersionField),
         ];
-        let c = ConflictStyle {
-            style: f.choice("style", &kinds, None)?,
-            field: f.option("field")?,
-            current: f.option("current")?,
-            if_match: f.option("if_match")?,
-        };
-        Ok(c)
+        ConflictStyle {
+            style: f.choice("style", &kinds, None),
+            field: f.option("field"),
+            current: f.option("current"),
+            if_match: f.option("if_match"),
+        }
     }
 }
 
 impl Part for Writes {
     const KEYS: &'static [&'static str] = &["update", "delete", "create", "item_path", "body"];
 
-    fn read(f: Fields<'_>) -> Result<Writes, ProfileError> {
+    fn read(f: &Fields<'_>) -> Writes {
         let bodies = [
             ("merge_patch", BodyStyle::MergePatch),
             ("shallow", BodyStyle::Shallow),
             ("full", BodyStyle::Full),
         ];
-        let w = Writes {
-            update: f.string_or("update", "PATCH")?,
+        Writes {
+            update: f.string_or("update", "PATCH"),
             // Absent: `DELETE`; `null`: deletes cannot be sent.
             delete: match f.raw("delete") {
                 None => delete(),
                 Some(serde_json::Value::Null) => None,
-                Some(_) => f.option("delete")?,
+                Some(_) => f.option("delete"),
             },
-            create: f.string_or("create", "POST")?,
-            item_path: f.option("item_path")?,
-            body: f.choice("body", &bodies, Some(BodyStyle::default()))?,
-        };
-        Ok(w)
+            create: f.string_or("create", "POST"),
+            item_path: f.option("item_path"),
+            body: f.choice("body", &bodies, Some(BodyStyle::default())),
+        }
     }
 }
 
@@ -970,7 +964,7 @@ impl Part for Paging {
         "delta_link",
     ];
 
-    fn read(f: Fields<'_>) -> Result<Paging, ProfileError> {
+    fn read(f: &Fields<'_>) -> Paging {
         let styles = [
             ("keyset", PagingStyle::Keyset),
             ("cursor", PagingStyle::Cursor),
@@ -983,31 +977,30 @@ impl Part for Paging {
             ("unix_ms", TimeFormat::UnixMs),
             ("iso8601", TimeFormat::Iso8601),
         ];
-        let p = Paging {
-            style: f.choice("style", &styles, None)?,
-            items: f.string_or("items", "")?,
-            limit_param: f.option("limit_param")?,
+        Paging {
+            style: f.choice("style", &styles, None),
+            items: f.string_or("items", ""),
+            limit_param: f.option("limit_param"),
             page_size: f.number(
                 "page_size",
                 u64::from(default_page_size()),
                 u64::from(u32::MAX),
-            )? as u32,
-            next: f.option("next")?,
-            watermark: f.option("watermark")?,
-            cursor_param: f.option("cursor_param")?,
-            page_param: f.option("page_param")?,
-            first_page: f.number("first_page", one(), u64::MAX)?,
-            offset_param: f.option("offset_param")?,
-            since_param: f.option("since_param")?,
-            since_format: f.choice("since_format", &formats, Some(TimeFormat::default()))?,
-            since_template: f.option("since_template")?,
-            params: f.pairs("params")?,
-            first_sync_params: f.pairs("first_sync_params")?,
-            total_header: f.option("total_header")?,
-            total: f.option("total")?,
-            delta_link: f.option("delta_link")?,
-        };
-        Ok(p)
+            ) as u32,
+            next: f.option("next"),
+            watermark: f.option("watermark"),
+            cursor_param: f.option("cursor_param"),
+            page_param: f.option("page_param"),
+            first_page: f.number("first_page", one(), u64::MAX),
+            offset_param: f.option("offset_param"),
+            since_param: f.option("since_param"),
+            since_format: f.choice("since_format", &formats, Some(TimeFormat::default())),
+            since_template: f.option("since_template"),
+            params: f.pairs("params"),
+            first_sync_params: f.pairs("first_sync_params"),
+            total_header: f.option("total_header"),
+            total: f.option("total"),
+            delta_link: f.option("delta_link"),
+        }
     }
 }
 
@@ -1031,27 +1024,26 @@ impl Part for Profile {
         "entities",
     ];
 
-    fn read(f: Fields<'_>) -> Result<Profile, ProfileError> {
-        let p = Profile {
-            name: f.string("name")?,
-            base_path: f.string("base_path")?,
-            auth: f.part::<Auth>("auth", false)?.unwrap_or_default(),
-            device_header: f.option("device_header")?,
-            wipe_header: f.option("wipe_header")?,
-            idempotency_header: f.option("idempotency_header")?,
-            headers: f.pairs("headers")?,
-            error_message: f.option("error_message")?,
-            throttled: f.part::<Throttled>("throttled", true)?,
-            paging: f.required::<Paging>("paging")?,
-            filters: f.part::<Filters>("filters", false)?.unwrap_or_default(),
-            deletion: f.part::<Deletion>("deletion", false)?.unwrap_or_default(),
+    fn read(f: &Fields<'_>) -> Profile {
+        Profile {
+            name: f.string("name"),
+            base_path: f.string("base_path"),
+            auth: f.part::<Auth>("auth", false).unwrap_or_default(),
+            device_header: f.option("device_header"),
+            wipe_header: f.option("wipe_header"),
+            idempotency_header: f.option("idempotency_header"),
+            headers: f.pairs("headers"),
+            error_message: f.option("error_message"),
+            throttled: f.part::<Throttled>("throttled", true),
+            paging: f.required::<Paging>("paging"),
+            filters: f.part::<Filters>("filters", false).unwrap_or_default(),
+            deletion: f.part::<Deletion>("deletion", false).unwrap_or_default(),
             conflict: f
-                .part::<ConflictStyle>("conflict", false)?
+                .part::<ConflictStyle>("conflict", false)
                 .unwrap_or_default(),
-            writes: f.part::<Writes>("writes", false)?.unwrap_or_default(),
-            mapping: f.required::<Mapping>("mapping")?,
-            entities: f.part::<Entities>("entities", false)?.unwrap_or_default(),
-        };
-        Ok(p)
+            writes: f.part::<Writes>("writes", false).unwrap_or_default(),
+            mapping: f.required::<Mapping>("mapping"),
+            entities: f.part::<Entities>("entities", false).unwrap_or_default(),
+        }
     }
 }
