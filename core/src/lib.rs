@@ -20,6 +20,7 @@ pub mod columns;
 pub mod conflicts;
 pub mod deflate;
 pub mod dictionary;
+pub mod fields;
 pub mod fold;
 mod fold_table;
 pub mod format;

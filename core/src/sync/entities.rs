@@ -21,11 +21,11 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::fields::{Fields, Part};
 use super::mapping::{
-    as_text, describe, tombstone_id, transform_int, transform_text, truncate, FieldMap, Transform,
+    as_text, tombstone_id, transform_int, transform_text, truncate, FieldMap, Transform,
 };
 use super::profile::{err, pointer_ok, Deletion, Paging, ProfileError};
+use crate::fields::{describe, Fields, Part};
 use crate::model::{Activity, ActivityKind, Contact, Deal};
 use crate::price_lists::{PriceItem, PriceList};
 

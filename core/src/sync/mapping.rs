@@ -17,8 +17,8 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::fields::{Fields, Part};
 use super::profile::{err, Deletion, DeletionStyle, ProfileError};
+use crate::fields::{describe, Fields, Part};
 use crate::model::{Account, CustomValue, Geo};
 use crate::outbox::Change;
 
@@ -68,7 +68,7 @@ impl FieldMap {
         f.list(key)
             .iter()
             .enumerate()
-            .map(|(i, item)| f.nested(item, format!("{at}[{i}]")))
+            .map(|(i, item)| f.nested(item, format!("{at}[{i}]"), ""))
             .collect()
     }
 }
@@ -190,17 +190,6 @@ impl Item {
             Item::Account(a) => &a.id,
             Item::Tombstone { id } => id,
         }
-    }
-}
-
-pub(super) fn describe(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -16,7 +16,6 @@
 //! price lists), [`session`] (the state machine).
 
 pub mod entities;
-mod fields;
 pub mod mapping;
 pub mod profile;
 pub mod session;

@@ -19,8 +19,8 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::entities::Entities;
-use super::fields::{self, Fields, Part};
 use super::mapping::Mapping;
+use crate::fields::{self, Fields, Part};
 
 /// A backend, described.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -529,7 +529,7 @@ impl Profile {
     pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
         let tree: serde_json::Value =
             serde_json::from_slice(text.as_bytes()).map_err(|e| err("profile", e.to_string()))?;
-        let p: Profile = fields::read(&tree)?;
+        let p: Profile = fields::read(&tree, "profile").map_err(|e| err(&e.path, e.message))?;
         p.check()?;
         Ok(p)
     }

@@ -1,24 +1,27 @@
-//! Reading a profile's JSON objects member by member.
+//! Reading JSON objects member by member into typed values.
 //!
-//! Owns [`Fields`], through which every part of a [`super::Profile`] reads
-//! itself from the parsed JSON tree. By hand rather than derived: serde's
-//! derived readers of the profile's dozen types were about 45 KB of the
-//! wasm module's code, these few functions and one call per member are a
-//! fraction of that (wasm/README, "Size").
+//! Owns [`Fields`], [`Part`] and [`read`], through which adapter profiles
+//! (every part of a [`crate::sync::Profile`]) and canonical accounts
+//! ([`crate::model::Account`] and its parts) read themselves from a parsed
+//! JSON tree. By hand rather than derived: serde's derived readers of these
+//! types were the largest part of the wasm module's JSON code; these few
+//! functions and one call per member are a fraction of it (wasm/README,
+//! "Size"). The serde derives stay on the types (postcard and JSON writing
+//! use them) and are the reference the readers are tested against.
 //!
 //! Readers do not stop at an error: the first one is kept (in the cell all
-//! of a profile's `Fields` share) and the reader goes on with a placeholder
+//! of a document's `Fields` share) and the reader goes on with a placeholder
 //! value, so a part's fields are read straight into its struct with no
-//! early return per member, whose drop paths were most of the reader's
-//! code.
+//! early return per member, whose drop paths were most of the code.
 //!
 //! Invariant: a reader never accepts what serde's derived reader of the same
 //! type refuses, and where both accept they give the same value (checked
-//! against the derive in `core/tests/sync_profiles.rs`). It refuses, naming
-//! the member's path (`paging.style`): a member not in the type's list, a member of
-//! the wrong JSON type, a missing required member and an enum value not
-//! listed. `null` is absent only where the field is an `Option`, as with
-//! serde.
+//! against the derive in `core/tests/sync_profiles.rs` and
+//! `core/tests/json.rs`). It refuses, naming the member's path
+//! (`paging.style`, `activities[2].kind`): a member not in the type's list,
+//! a member of the wrong JSON type or out of range, a missing required
+//! member and an enum value not listed. `null` is absent only where the
+//! field is an `Option`, as with serde.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -28,11 +31,44 @@ use core::cell::RefCell;
 
 use serde_json::{Map, Value};
 
-use super::mapping::describe;
-use super::profile::{err, ProfileError};
+use core::fmt;
 
-/// A part of a profile that is a JSON object.
-pub(crate) trait Part: Sized {
+/// Why a document was refused: the member's path and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadError {
+    /// The member, as a path (`address.city`), or the document's name.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.path, self.message)
+    }
+}
+
+fn err(path: &str, message: impl Into<String>) -> ReadError {
+    ReadError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// A JSON value's kind, for errors.
+pub fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A part of a document that is a JSON object.
+pub trait Part: Sized {
     /// Its members' names; any other is refused.
     const KEYS: &'static [&'static str];
     /// Reads it from its object. Errors go to `f` and a placeholder is
@@ -40,8 +76,9 @@ pub(crate) trait Part: Sized {
     fn read(f: &Fields<'_>) -> Self;
 }
 
-/// `tree` as a `T` (a whole profile), or the first error met reading it.
-pub(crate) fn read<T: Part>(tree: &Value) -> Result<T, ProfileError> {
+/// `tree` as a `T` (a whole document, called `name` in errors about
+/// itself), or the first error met reading it.
+pub fn read<T: Part>(tree: &Value, name: &str) -> Result<T, ReadError> {
     let error = RefCell::new(None);
     let none = Map::new();
     let root = Fields {
@@ -50,7 +87,7 @@ pub(crate) fn read<T: Part>(tree: &Value) -> Result<T, ProfileError> {
         known: &[],
         error: &error,
     };
-    let value = root.nested::<T>(tree, String::new());
+    let value = root.nested::<T>(tree, String::new(), name);
     match error.into_inner() {
         None => Ok(value),
         Some(e) => Err(e),
@@ -58,26 +95,27 @@ pub(crate) fn read<T: Part>(tree: &Value) -> Result<T, ProfileError> {
 }
 
 /// One JSON object being read; `at` is its path in the profile.
-pub(crate) struct Fields<'a> {
+pub struct Fields<'a> {
     map: &'a Map<String, Value>,
     at: String,
     known: &'static [&'static str],
-    error: &'a RefCell<Option<ProfileError>>,
+    error: &'a RefCell<Option<ReadError>>,
 }
 
 impl<'a> Fields<'a> {
     /// `value`, at path `at`, read as a `T`. Not an object: an error, and
     /// `T` read from an empty one. An unknown member is refused before any
     /// other, as it is most often a known one misspelt.
-    pub fn nested<T: Part>(&self, value: &Value, at: String) -> T {
+    pub fn nested<T: Part>(&self, value: &Value, at: String, name: &str) -> T {
         let none = Map::new();
-        T::read(&self.child(value, at, T::KEYS, &none))
+        T::read(&self.child(value, at, name, T::KEYS, &none))
     }
 
     fn child<'b>(
         &'b self,
         value: &'b Value,
         at: String,
+        name: &str,
         known: &'static [&'static str],
         none: &'b Map<String, Value>,
     ) -> Fields<'b> {
@@ -85,7 +123,7 @@ impl<'a> Fields<'a> {
             Value::Object(map) => map,
             other => {
                 self.fail(
-                    if at.is_empty() { "profile" } else { &at },
+                    if at.is_empty() { name } else { &at },
                     format!("expected an object, found {}", describe(other)),
                 );
                 none
@@ -305,7 +343,7 @@ impl<'a> Fields<'a> {
             self.missing(key);
             &absent
         });
-        self.nested(v, self.path(key))
+        self.nested(v, self.path(key), "")
     }
 
     /// Member `key` as a `T`: `None` when absent, or when `null` and
@@ -314,7 +352,7 @@ impl<'a> Fields<'a> {
         match self.raw(key) {
             None => None,
             Some(Value::Null) if null_is_none => None,
-            Some(v) => Some(self.nested(v, self.path(key))),
+            Some(v) => Some(self.nested(v, self.path(key), "")),
         }
     }
 }
