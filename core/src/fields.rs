@@ -244,6 +244,44 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A whole number in `min..=max`, `default` when absent (`None`:
+    /// required).
+    pub fn int(&self, key: &'static str, default: Option<i64>, min: i64, max: i64) -> i64 {
+        match self.raw(key) {
+            None => {
+                if default.is_none() {
+                    self.missing(key);
+                }
+                default.unwrap_or(0)
+            }
+            Some(v) => match v.as_i64() {
+                Some(n) if (min..=max).contains(&n) => n,
+                _ => {
+                    self.wrong(key, &format!("a whole number in {min}..={max}"), v);
+                    default.unwrap_or(0)
+                }
+            },
+        }
+    }
+
+    /// An optional whole number (`null`: none).
+    pub fn opt_int(&self, key: &'static str) -> Option<i64> {
+        match self.raw(key) {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(self.int(key, Some(0), i64::MIN, i64::MAX)),
+        }
+    }
+
+    /// How many members the object has.
+    pub fn member_count(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Refuses the object itself with `message`.
+    pub fn refuse(&self, message: &str) {
+        self.fail(&self.at, message);
+    }
+
     /// One of `options` by name, `default` when absent (`None`: required).
     pub fn choice<T: Copy>(
         &self,
@@ -292,11 +330,13 @@ impl<'a> Fields<'a> {
         out
     }
 
-    /// A required array of strings.
-    pub fn string_list(&self, key: &'static str) -> Vec<String> {
+    /// An array of strings; when absent, refused if `required`, else empty.
+    pub fn string_list(&self, key: &'static str, required: bool) -> Vec<String> {
         match self.raw(key) {
             None => {
-                self.missing(key);
+                if required {
+                    self.missing(key);
+                }
                 Vec::new()
             }
             Some(Value::Array(list)) => list.iter().map(|s| self.text(key, s)).collect(),
@@ -317,6 +357,33 @@ impl<'a> Fields<'a> {
                 &[]
             }
         }
+    }
+
+    /// Array `key` of `T`s, empty when absent.
+    pub fn list_of<T: Part>(&self, key: &'static str) -> Vec<T> {
+        let at = self.path(key);
+        self.list(key)
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.nested(item, format!("{at}[{i}]"), ""))
+            .collect()
+    }
+
+    /// Object `key` of `T`s by name, empty when absent.
+    pub fn map_of<T: Part>(&self, key: &'static str) -> BTreeMap<String, T> {
+        let mut out = BTreeMap::new();
+        match self.raw(key) {
+            None => {}
+            Some(Value::Object(map)) => {
+                let at = self.path(key);
+                for (name, v) in map {
+                    let value = self.nested(v, format!("{at}.{name}"), "");
+                    out.insert(name.clone(), value);
+                }
+            }
+            Some(other) => self.wrong(key, "an object", other),
+        }
+        out
     }
 
     /// `{"key": "value", …}`, empty when absent.

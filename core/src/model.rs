@@ -13,6 +13,9 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::fields::{self, Fields, Part, ReadError};
 
 /// One customer account, as a field rep sees it.
 ///
@@ -92,6 +95,13 @@ pub struct Account {
 }
 
 impl Account {
+    /// Reads an account from its canonical JSON, parsed. Refuses, naming
+    /// the member's path, what serde's derive refuses (unknown and missing
+    /// members, wrong types, numbers out of range).
+    pub fn from_json_value(tree: &Value) -> Result<Account, ReadError> {
+        fields::read(tree, "account")
+    }
+
     /// The name a list shows: the person, or the company when there is none.
     pub fn display_name(&self) -> &str {
         if self.name.is_empty() {
@@ -268,5 +278,187 @@ impl ActivityKind {
     /// The kind for a code, if the code is known.
     pub fn from_code(code: u8) -> Option<Self> {
         Self::ALL.get(code as usize).copied()
+    }
+}
+
+// Reading canonical JSON by hand (crate::fields: the derived readers were
+// the largest JSON code of the wasm module). The serde derives above stay:
+// they write the JSON, and tests hold these readers to them.
+
+/// `i64` in full, for the members that take any whole number.
+const ANY: (i64, i64) = (i64::MIN, i64::MAX);
+
+impl Part for Account {
+    const KEYS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "company",
+        "email",
+        "phone",
+        "address",
+        "geo",
+        "territory",
+        "owner",
+        "stage",
+        "deal_value",
+        "currency",
+        "last_contact",
+        "next_visit",
+        "updated_at",
+        "version",
+        "tags",
+        "custom",
+        "activities",
+        "contacts",
+        "deals",
+    ];
+
+    fn read(f: &Fields<'_>) -> Account {
+        Account {
+            id: f.string("id"),
+            name: f.string("name"),
+            company: f.string("company"),
+            email: f.string_or("email", ""),
+            phone: f.string_or("phone", ""),
+            address: f.part::<Address>("address", false).unwrap_or_default(),
+            geo: f.part::<Geo>("geo", true),
+            territory: f.string_or("territory", ""),
+            owner: f.string_or("owner", ""),
+            stage: f.string_or("stage", ""),
+            deal_value: f.int("deal_value", Some(0), ANY.0, ANY.1),
+            currency: f.string_or("currency", ""),
+            last_contact: f.opt_int("last_contact"),
+            next_visit: f.opt_int("next_visit"),
+            updated_at: f.int("updated_at", Some(0), ANY.0, ANY.1),
+            version: f.number("version", 0, u64::MAX),
+            tags: f.string_list("tags", false),
+            custom: f.map_of::<CustomValue>("custom"),
+            activities: f.list_of::<Activity>("activities"),
+            contacts: f.list_of::<Contact>("contacts"),
+            deals: f.list_of::<Deal>("deals"),
+        }
+    }
+}
+
+impl Part for Contact {
+    const KEYS: &'static [&'static str] = &["id", "name", "role", "email", "phone"];
+
+    fn read(f: &Fields<'_>) -> Contact {
+        Contact {
+            id: f.string("id"),
+            name: f.string("name"),
+            role: f.string_or("role", ""),
+            email: f.string_or("email", ""),
+            phone: f.string_or("phone", ""),
+        }
+    }
+}
+
+impl Part for Deal {
+    const KEYS: &'static [&'static str] =
+        &["id", "title", "stage", "value", "currency", "close_date"];
+
+    fn read(f: &Fields<'_>) -> Deal {
+        Deal {
+            id: f.string("id"),
+            title: f.string("title"),
+            stage: f.string_or("stage", ""),
+            value: f.int("value", Some(0), ANY.0, ANY.1),
+            currency: f.string_or("currency", ""),
+            close_date: f.opt_int("close_date"),
+        }
+    }
+}
+
+impl Part for Address {
+    const KEYS: &'static [&'static str] = &["street", "city", "postcode", "country"];
+
+    fn read(f: &Fields<'_>) -> Address {
+        Address {
+            street: f.string_or("street", ""),
+            city: f.string_or("city", ""),
+            postcode: f.string_or("postcode", ""),
+            country: f.string_or("country", ""),
+        }
+    }
+}
+
+impl Part for Geo {
+    const KEYS: &'static [&'static str] = &["lat_e6", "lon_e6"];
+
+    fn read(f: &Fields<'_>) -> Geo {
+        let (min, max) = (i64::from(i32::MIN), i64::from(i32::MAX));
+        Geo {
+            lat_e6: f.int("lat_e6", None, min, max) as i32,
+            lon_e6: f.int("lon_e6", None, min, max) as i32,
+        }
+    }
+}
+
+impl Part for Activity {
+    const KEYS: &'static [&'static str] = &["kind", "at", "by", "text"];
+
+    fn read(f: &Fields<'_>) -> Activity {
+        Activity {
+            kind: f.choice("kind", &ActivityKind::ALL.map(|k| (k.name(), k)), None),
+            at: f.int("at", None, ANY.0, ANY.1),
+            by: f.string_or("by", ""),
+            text: f.string_or("text", ""),
+        }
+    }
+}
+
+/// A decimal custom value's members (`{"value": 1234, "scale": 2}`).
+struct Scaled(i64, u8);
+
+impl Part for Scaled {
+    const KEYS: &'static [&'static str] = &["value", "scale"];
+
+    fn read(f: &Fields<'_>) -> Scaled {
+        Scaled(
+            f.int("value", None, ANY.0, ANY.1),
+            f.int("scale", None, 0, u8::MAX.into()) as u8,
+        )
+    }
+}
+
+/// A money custom value's members (`{"minor": 1999, "currency": "EUR"}`).
+struct Minor(i64, String);
+
+impl Part for Minor {
+    const KEYS: &'static [&'static str] = &["minor", "currency"];
+
+    fn read(f: &Fields<'_>) -> Minor {
+        Minor(f.int("minor", None, ANY.0, ANY.1), f.string("currency"))
+    }
+}
+
+/// Externally tagged: an object with exactly one member, the kind.
+impl Part for CustomValue {
+    const KEYS: &'static [&'static str] =
+        &["text", "int", "decimal", "money", "date", "bool", "enum"];
+
+    fn read(f: &Fields<'_>) -> CustomValue {
+        if f.member_count() != 1 {
+            f.refuse("expected one member naming the kind (text, int, decimal, money, date, bool or enum)");
+            return CustomValue::Bool(false);
+        }
+        if f.raw("text").is_some() {
+            CustomValue::Text(f.string("text"))
+        } else if f.raw("int").is_some() {
+            CustomValue::Int(f.int("int", None, ANY.0, ANY.1))
+        } else if f.raw("decimal").is_some() {
+            let Scaled(value, scale) = f.required("decimal");
+            CustomValue::Decimal { value, scale }
+        } else if f.raw("money").is_some() {
+            let Minor(minor, currency) = f.required("money");
+            CustomValue::Money { minor, currency }
+        } else if f.raw("date").is_some() {
+            CustomValue::Date(f.int("date", None, ANY.0, ANY.1))
+        } else if f.raw("bool").is_some() {
+            CustomValue::Bool(f.flag("bool"))
+        } else {
+            CustomValue::Enum(f.string("enum"))
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Adapter profiles without a network: the README's worked example maps a
 //! page and writes an edit back; bad profiles name the field; built-ins load.
 
+mod common;
+
 use satchel_core::model::Account;
 use satchel_core::outbox::Change;
 use satchel_core::sync::mapping::{mapped_update, read_item, Item};
@@ -154,7 +156,7 @@ fn the_profile_reader_agrees_with_the_serde_derive() {
     use satchel_core::sync::profile::{
         DYNAMICS, DYNAMICS_CHANGES, HUBSPOT, JSON_SERVER, REFERENCE, SALESFORCE,
     };
-    use serde_json::{json, Value};
+    use serde_json::Value;
 
     fn by_serde(text: &str) -> Option<Profile> {
         let tree: Value = serde_json::from_str(text).ok()?;
@@ -162,58 +164,6 @@ fn the_profile_reader_agrees_with_the_serde_derive() {
         p.check().ok()?;
         Some(p)
     }
-    /// Every variant of `v` with one change at or under it.
-    fn variants(v: &Value, out: &mut Vec<(Value, Value)>) {
-        let replacements = [
-            Value::Null,
-            json!(7),
-            json!(-1),
-            json!(2.5),
-            json!("x"),
-            json!(true),
-            json!([]),
-            json!({}),
-            json!([["a", "b"]]),
-            json!(["a"]),
-        ];
-        match v {
-            Value::Object(map) => {
-                let mut extra = map.clone();
-                extra.insert("unknown_member".into(), json!(1));
-                out.push((Value::Object(extra), Value::Null));
-                for (k, child) in map {
-                    let mut gone = map.clone();
-                    gone.remove(k);
-                    out.push((Value::Object(gone), Value::Null));
-                    for r in &replacements {
-                        let mut m = map.clone();
-                        m.insert(k.clone(), r.clone());
-                        out.push((Value::Object(m), r.clone()));
-                    }
-                    let mut deeper = Vec::new();
-                    variants(child, &mut deeper);
-                    for (d, r) in deeper {
-                        let mut m = map.clone();
-                        m.insert(k.clone(), d);
-                        out.push((Value::Object(m), r));
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for (i, child) in items.iter().enumerate() {
-                    let mut deeper = Vec::new();
-                    variants(child, &mut deeper);
-                    for (d, r) in deeper {
-                        let mut a = items.clone();
-                        a[i] = d;
-                        out.push((Value::Array(a), r));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
     let mut checked = 0;
     let mut accepted = 0;
     for text in [
@@ -228,9 +178,12 @@ fn the_profile_reader_agrees_with_the_serde_derive() {
         assert_eq!(Profile::from_json(text).ok(), by_serde(text), "{text}");
         assert!(by_serde(text).is_some());
         let tree: Value = serde_json::from_str(text).unwrap();
-        let mut all = Vec::new();
-        variants(&tree, &mut all);
-        for (variant, replacement) in all {
+        for common::Variant {
+            tree: variant,
+            replaced_with,
+            ..
+        } in common::json_variants(&tree)
+        {
             let text = variant.to_string();
             let ours = Profile::from_json(&text);
             let theirs = by_serde(&text);
@@ -241,7 +194,7 @@ fn the_profile_reader_agrees_with_the_serde_derive() {
                 }
                 (Ok(_), None) => panic!("accepted what serde refuses: {text}"),
                 (Err(e), Some(_)) => assert!(
-                    replacement.is_array(),
+                    replaced_with.is_some_and(|r| r.is_array()),
                     "refused what serde accepts ({e}): {text}"
                 ),
                 (Err(e), None) => assert!(!e.field.is_empty() && !e.message.is_empty()),

@@ -54,9 +54,11 @@ pub fn account(value: &JsValue) -> Result<Account, Failure> {
 
 /// Parses canonical JSON of one account (unknown fields are refused).
 pub fn parse_account(text: &str) -> Result<Account, Failure> {
-    // Through core's one JSON reader (a Value tree): one copy of the
-    // account's derived reader in the module (see README, "Size").
-    satchel_core::json::read(text.as_bytes()).map_err(Failure::record)
+    // Parsed into a tree, then read by core's hand-written account reader
+    // (see README, "Size").
+    let tree: serde_json::Value =
+        serde_json::from_slice(text.as_bytes()).map_err(Failure::record)?;
+    Account::from_json_value(&tree).map_err(Failure::record)
 }
 
 /// A price list: canonical JSON text or an object of the same shape.

@@ -480,7 +480,7 @@ impl Part for EntityFeed {
             path: f.string("path"),
             account: f.option("account"),
             paging: f.part::<Paging>("paging", true),
-            fields: FieldMap::read_list(f, "fields"),
+            fields: f.list_of::<FieldMap>("fields"),
         }
     }
 }

@@ -61,18 +61,6 @@ pub struct FieldMap {
     pub number: bool,
 }
 
-impl FieldMap {
-    /// The field maps in array `key` of `f` (empty when absent).
-    pub(crate) fn read_list(f: &Fields<'_>, key: &'static str) -> Vec<FieldMap> {
-        let at = f.path(key);
-        f.list(key)
-            .iter()
-            .enumerate()
-            .map(|(i, item)| f.nested(item, format!("{at}[{i}]"), ""))
-            .collect()
-    }
-}
-
 /// Value transforms.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -210,7 +198,7 @@ pub fn read_item(m: &Mapping, deletion: &Deletion, item: &Value) -> Result<Item,
         return Ok(Item::Tombstone { id });
     }
     let a = if m.canonical {
-        Account::deserialize(item).map_err(|e| {
+        Account::from_json_value(item).map_err(|e| {
             let id = item.get("id").and_then(Value::as_str).unwrap_or("?");
             format!("record {:?}: {e}", truncate(id))
         })?
@@ -729,7 +717,7 @@ impl Part for Mapping {
     fn read(f: &Fields<'_>) -> Mapping {
         Mapping {
             canonical: f.flag("canonical"),
-            fields: FieldMap::read_list(f, "fields"),
+            fields: f.list_of::<FieldMap>("fields"),
         }
     }
 }

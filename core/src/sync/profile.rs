@@ -837,7 +837,7 @@ impl Part for Throttled {
     fn read(f: &Fields<'_>) -> Throttled {
         Throttled {
             code: f.string("code"),
-            values: f.string_list("values"),
+            values: f.string_list("values", true),
         }
     }
 }

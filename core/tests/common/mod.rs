@@ -155,3 +155,84 @@ pub fn account() -> impl Strategy<Value = Account> {
         },
     )
 }
+
+/// One change made to a JSON document: a member removed, replaced by a
+/// value of another kind, or an unknown member added (its path then ends
+/// in `/unknown_member`), at any depth.
+pub struct Variant {
+    pub tree: serde_json::Value,
+    pub replaced_with: Option<serde_json::Value>,
+    pub path: String,
+}
+
+/// Every variant of `v` with one change at or under it.
+pub fn json_variants(v: &serde_json::Value) -> Vec<Variant> {
+    let mut out = Vec::new();
+    variants_at(v, "", &mut out);
+    out
+}
+
+fn variants_at(v: &serde_json::Value, at: &str, out: &mut Vec<Variant>) {
+    use serde_json::{json, Value};
+    let replacements = [
+        Value::Null,
+        json!(7),
+        json!(-1),
+        json!(2.5),
+        json!(1u64 << 63),
+        json!("x"),
+        json!(true),
+        json!([]),
+        json!({}),
+        json!([["a", "b"]]),
+        json!(["a"]),
+    ];
+    let mut wrap = |tree: Value, replaced_with: Option<Value>, path: String| {
+        out.push(Variant {
+            tree,
+            replaced_with,
+            path,
+        })
+    };
+    match v {
+        Value::Object(map) => {
+            let mut extra = map.clone();
+            extra.insert("unknown_member".into(), json!(1));
+            wrap(Value::Object(extra), None, format!("{at}/unknown_member"));
+            for (k, child) in map {
+                let here = format!("{at}/{k}");
+                let mut gone = map.clone();
+                gone.remove(k);
+                wrap(Value::Object(gone), None, here.clone());
+                for r in &replacements {
+                    let mut m = map.clone();
+                    m.insert(k.clone(), r.clone());
+                    wrap(Value::Object(m), Some(r.clone()), here.clone());
+                }
+                for d in json_variants(child) {
+                    let mut m = map.clone();
+                    m.insert(k.clone(), d.tree);
+                    wrap(
+                        Value::Object(m),
+                        d.replaced_with,
+                        format!("{here}{}", d.path),
+                    );
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                for d in json_variants(child) {
+                    let mut a = items.clone();
+                    a[i] = d.tree;
+                    wrap(
+                        Value::Array(a),
+                        d.replaced_with,
+                        format!("{at}/{i}{}", d.path),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
