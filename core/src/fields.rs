@@ -272,9 +272,22 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// How many members the object has.
-    pub fn member_count(&self) -> usize {
-        self.map.len()
+    /// The object's one member, as its name in the known list (an
+    /// externally tagged enum: `{"int": 3}`); refused unless it has
+    /// exactly one known member.
+    pub fn only_member(&self) -> Option<&'static str> {
+        let mut keys = self.map.keys();
+        let only = match (keys.next(), keys.next()) {
+            (Some(k), None) => self.known.iter().copied().find(|n| *n == k.as_str()),
+            _ => None,
+        };
+        if only.is_none() {
+            self.refuse(&format!(
+                "expected one member, one of: {}",
+                self.known.join(", ")
+            ));
+        }
+        only
     }
 
     /// Refuses the object itself with `message`.

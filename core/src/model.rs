@@ -439,26 +439,24 @@ impl Part for CustomValue {
         &["text", "int", "decimal", "money", "date", "bool", "enum"];
 
     fn read(f: &Fields<'_>) -> CustomValue {
-        if f.member_count() != 1 {
-            f.refuse("expected one member naming the kind (text, int, decimal, money, date, bool or enum)");
+        let Some(key) = f.only_member() else {
             return CustomValue::Bool(false);
-        }
-        if f.raw("text").is_some() {
-            CustomValue::Text(f.string("text"))
-        } else if f.raw("int").is_some() {
-            CustomValue::Int(f.int("int", None, ANY.0, ANY.1))
-        } else if f.raw("decimal").is_some() {
-            let Scaled(value, scale) = f.required("decimal");
-            CustomValue::Decimal { value, scale }
-        } else if f.raw("money").is_some() {
-            let Minor(minor, currency) = f.required("money");
-            CustomValue::Money { minor, currency }
-        } else if f.raw("date").is_some() {
-            CustomValue::Date(f.int("date", None, ANY.0, ANY.1))
-        } else if f.raw("bool").is_some() {
-            CustomValue::Bool(f.flag("bool"))
-        } else {
-            CustomValue::Enum(f.string("enum"))
+        };
+        let any = |key| f.int(key, None, ANY.0, ANY.1);
+        match key {
+            "text" => CustomValue::Text(f.string(key)),
+            "int" => CustomValue::Int(any(key)),
+            "decimal" => {
+                let Scaled(value, scale) = f.required(key);
+                CustomValue::Decimal { value, scale }
+            }
+            "money" => {
+                let Minor(minor, currency) = f.required(key);
+                CustomValue::Money { minor, currency }
+            }
+            "date" => CustomValue::Date(any(key)),
+            "bool" => CustomValue::Bool(f.flag(key)),
+            _ => CustomValue::Enum(f.string(key)),
         }
     }
 }

@@ -16,7 +16,10 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use serde_json::Value;
+
 use crate::budget::{grow_to, growth_bytes, vec_bytes};
+use crate::fields::{self, Fields, Part, ReadError};
 use crate::model::{Activity, CustomValue};
 
 /// Most changes in one edit.
@@ -95,6 +98,13 @@ pub struct Patch {
 }
 
 impl Patch {
+    /// Reads a patch from its JSON, parsed (`{"set": [{"name": "…"}],
+    /// "log": [activity…], "delete": false}`, every member optional).
+    /// Refuses, naming the member's path, what serde's derive refuses.
+    pub fn from_json_value(tree: &Value) -> Result<Patch, ReadError> {
+        fields::read(tree, "patch")
+    }
+
     /// Applies the changes and logged activities to `a`.
     pub fn apply(&self, a: &mut crate::model::Account) {
         for c in &self.set {
@@ -288,5 +298,76 @@ impl Outbox {
     /// True when `id` has a pending edit.
     pub fn has(&self, id: &str) -> bool {
         self.edits.iter().any(|e| e.id == id)
+    }
+}
+
+// Reading a patch's JSON by hand (crate::fields, for the wasm module's
+// size); the serde derives stay for postcard and as the reference the
+// tests hold these readers to.
+
+impl Part for Patch {
+    const KEYS: &'static [&'static str] = &["set", "log", "delete"];
+
+    fn read(f: &Fields<'_>) -> Patch {
+        Patch {
+            set: f.list_of::<Change>("set"),
+            log: f.list_of::<Activity>("log"),
+            delete: f.flag("delete"),
+        }
+    }
+}
+
+/// Externally tagged: an object with exactly one member, the field.
+impl Part for Change {
+    const KEYS: &'static [&'static str] = &[
+        "name",
+        "company",
+        "email",
+        "phone",
+        "street",
+        "city",
+        "postcode",
+        "stage",
+        "deal_value",
+        "next_visit",
+        "last_contact",
+        "tags",
+        "custom",
+    ];
+
+    fn read(f: &Fields<'_>) -> Change {
+        let Some(key) = f.only_member() else {
+            return Change::Tags(Vec::new());
+        };
+        let text = || f.string(key);
+        match key {
+            "name" => Change::Name(text()),
+            "company" => Change::Company(text()),
+            "email" => Change::Email(text()),
+            "phone" => Change::Phone(text()),
+            "street" => Change::Street(text()),
+            "city" => Change::City(text()),
+            "postcode" => Change::Postcode(text()),
+            "stage" => Change::Stage(text()),
+            "deal_value" => Change::DealValue(f.int(key, None, i64::MIN, i64::MAX)),
+            "next_visit" => Change::NextVisit(f.opt_int(key)),
+            "last_contact" => Change::LastContact(f.opt_int(key)),
+            "tags" => Change::Tags(f.string_list(key, true)),
+            _ => {
+                let CustomSet(name, value) = f.required("custom");
+                Change::Custom { name, value }
+            }
+        }
+    }
+}
+
+/// A custom field change's members (`{"name": "tier", "value": {"int": 3}}`).
+struct CustomSet(String, Option<CustomValue>);
+
+impl Part for CustomSet {
+    const KEYS: &'static [&'static str] = &["name", "value"];
+
+    fn read(f: &Fields<'_>) -> CustomSet {
+        CustomSet(f.string("name"), f.part::<CustomValue>("value", true))
     }
 }

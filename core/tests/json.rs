@@ -1,8 +1,12 @@
 //! `satchel_core::json`: its typed reads and trees agree with serde_json's
 //! direct entry points on generated accounts and refuse what they refuse.
 
+use proptest::prelude::*;
+use satchel_core::fields::ReadError;
 use satchel_core::json::{read, to_value};
 use satchel_core::model::Account;
+use satchel_core::outbox::{Change, Patch};
+use serde_json::Value;
 
 fn generated() -> Vec<Account> {
     let spec = satchel_fixtures::OrgSpec {
@@ -52,6 +56,53 @@ fn to_value_gives_what_serde_json_gives() {
 
 mod common;
 
+/// How a reader's result compares with serde's derive on every variant of
+/// `tree`: accepted by both (and equal), refused by both. Panics where the
+/// reader accepts what the derive refuses, reads it differently, or refuses
+/// what the derive accepts outside the allowed differences: an object
+/// written as an array, and an unknown member inside an externally tagged
+/// variant's object (`decimal`, `money`, `custom`), which serde ignores
+/// there as those enums do not deny unknown fields.
+fn against_the_derive<T>(
+    tree: &Value,
+    ours: impl Fn(&Value) -> Result<T, ReadError>,
+) -> (usize, usize)
+where
+    T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let (mut accepted, mut refused) = (0, 0);
+    for v in common::json_variants(tree) {
+        let theirs: Result<T, _> = serde_json::from_value(v.tree.clone());
+        match (ours(&v.tree), &theirs) {
+            (Ok(x), Ok(y)) => {
+                assert_eq!(&x, y, "{}", v.tree);
+                accepted += 1;
+            }
+            (Ok(_), Err(e)) => panic!(
+                "accepted what serde refuses ({e}) at {}: {}",
+                v.path, v.tree
+            ),
+            (Err(e), Ok(_)) => {
+                let array = v.replaced_with.as_ref().is_some_and(Value::is_array);
+                let in_variant = ["/decimal/", "/money/", "/custom/unknown_member"]
+                    .iter()
+                    .any(|p| v.path.contains(p));
+                assert!(
+                    array || in_variant,
+                    "refused what serde accepts ({e}) at {}: {}",
+                    v.path,
+                    v.tree
+                );
+            }
+            (Err(e), Err(_)) => {
+                assert!(!e.path.is_empty() && !e.message.is_empty());
+                refused += 1;
+            }
+        }
+    }
+    (accepted, refused)
+}
+
 /// The hand-written account reader (`Account::from_json_value`) against
 /// serde's derive, the reference, on random accounts (every custom value
 /// kind, contacts, deals, activities) and every variant of each made by
@@ -60,7 +111,7 @@ mod common;
 /// derive reads. Allowed differences, where only serde accepts: an object
 /// written as an array, and an unknown member inside a custom `decimal` or
 /// `money` (serde ignores it there, as the enum does not deny unknown
-/// fields).
+/// fields; see `against_the_derive`).
 fn check_against_the_derive(a: &Account) -> (usize, usize) {
     use serde_json::Value;
     let tree = serde_json::to_value(a).unwrap();
@@ -113,10 +164,43 @@ fn the_account_reader_agrees_with_the_serde_derive_on_generated_accounts() {
     );
 }
 
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        common::text().prop_map(Change::Name),
+        common::text().prop_map(Change::Company),
+        common::text().prop_map(Change::Email),
+        common::text().prop_map(Change::Phone),
+        common::text().prop_map(Change::Street),
+        common::text().prop_map(Change::City),
+        common::text().prop_map(Change::Postcode),
+        common::text().prop_map(Change::Stage),
+        any::<i64>().prop_map(Change::DealValue),
+        proptest::option::of(any::<i64>()).prop_map(Change::NextVisit),
+        proptest::option::of(any::<i64>()).prop_map(Change::LastContact),
+        proptest::collection::vec(common::text(), 0..3).prop_map(Change::Tags),
+        (common::text(), proptest::option::of(common::custom()))
+            .prop_map(|(name, value)| Change::Custom { name, value }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
     #[test]
     fn the_account_reader_agrees_with_the_serde_derive_on_random_accounts(a in common::account()) {
         check_against_the_derive(&a);
+    }
+
+    /// The hand-written patch reader (`Patch::from_json_value`) against
+    /// serde's derive, as the account reader above.
+    #[test]
+    fn the_patch_reader_agrees_with_the_serde_derive(
+        set in proptest::collection::vec(change(), 0..6),
+        log in proptest::collection::vec(common::activity(), 0..3),
+        delete in any::<bool>(),
+    ) {
+        let p = Patch { set, log, delete };
+        let tree = serde_json::to_value(&p).unwrap();
+        prop_assert_eq!(&Patch::from_json_value(&tree).unwrap(), &p);
+        against_the_derive(&tree, Patch::from_json_value);
     }
 }

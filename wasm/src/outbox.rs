@@ -13,7 +13,8 @@ use crate::{clock, input, parsed, Store};
 
 fn patch(value: &JsValue) -> Result<Patch, Failure> {
     let json = input::json_text(value, "patch")?;
-    satchel_core::json::read(json.as_bytes()).map_err(Failure::edit)
+    let tree: serde_json::Value = serde_json::from_slice(json.as_bytes()).map_err(Failure::edit)?;
+    Patch::from_json_value(&tree).map_err(Failure::edit)
 }
 
 #[wasm_bindgen]
