@@ -69,8 +69,11 @@ pub fn describe(v: &Value) -> &'static str {
 
 /// A part of a document that is a JSON object.
 pub trait Part: Sized {
-    /// Its members' names; any other is refused.
+    /// Its members' names; any other is refused, unless `OPEN`.
     const KEYS: &'static [&'static str];
+    /// Members not in `KEYS` are ignored rather than refused (state that a
+    /// newer version may have written more of, as serde ignores them).
+    const OPEN: bool = false;
     /// Reads it from its object. Errors go to `f` and a placeholder is
     /// read in their place; [`read`] returns the first.
     fn read(f: &Fields<'_>) -> Self;
@@ -108,7 +111,7 @@ impl<'a> Fields<'a> {
     /// other, as it is most often a known one misspelt.
     pub fn nested<T: Part>(&self, value: &Value, at: String, name: &str) -> T {
         let none = Map::new();
-        T::read(&self.child(value, at, name, T::KEYS, &none))
+        T::read(&self.child(value, at, name, T::KEYS, T::OPEN, &none))
     }
 
     fn child<'b>(
@@ -117,6 +120,7 @@ impl<'a> Fields<'a> {
         at: String,
         name: &str,
         known: &'static [&'static str],
+        open: bool,
         none: &'b Map<String, Value>,
     ) -> Fields<'b> {
         let map = match value {
@@ -135,7 +139,8 @@ impl<'a> Fields<'a> {
             known,
             error: self.error,
         };
-        if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
+        let unknown = map.keys().find(|k| !known.contains(&k.as_str()));
+        if let Some(k) = unknown.filter(|_| !open) {
             f.fail(
                 &f.path(k),
                 format!("unknown field; known here: {}", known.join(", ")),
@@ -170,6 +175,16 @@ impl<'a> Fields<'a> {
         } else {
             format!("{}.{key}", self.at)
         }
+    }
+
+    /// Refuses member `key` as missing when it is absent; for members
+    /// serde requires although their reader has a default
+    /// (`f.require("page").number("page", 0, u64::MAX)`).
+    pub fn require(&self, key: &'static str) -> &Self {
+        if self.raw(key).is_none() {
+            self.missing(key);
+        }
+        self
     }
 
     /// Member `key` as it is (`null` included).

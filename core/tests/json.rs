@@ -6,6 +6,7 @@ use satchel_core::fields::ReadError;
 use satchel_core::json::{read, to_value};
 use satchel_core::model::Account;
 use satchel_core::outbox::{Change, Patch};
+use satchel_core::sync::{FeedState, SyncState};
 use serde_json::Value;
 
 fn generated() -> Vec<Account> {
@@ -203,4 +204,53 @@ proptest! {
         prop_assert_eq!(&Patch::from_json_value(&tree).unwrap(), &p);
         against_the_derive(&tree, Patch::from_json_value);
     }
+
+    /// The hand-written sync state reader (`SyncState::from_json`) against
+    /// serde's derive on random states and their variants. Both ignore
+    /// members they do not know.
+    #[test]
+    fn the_sync_state_reader_agrees_with_the_serde_derive(
+        profile in common::text(),
+        feeds in proptest::collection::vec(feed_state(), 0..3),
+    ) {
+        let state = SyncState { profile, feeds };
+        let tree = serde_json::to_value(&state).unwrap();
+        let ours = |v: &Value| SyncState::from_json(&v.to_string()).map_err(|message| ReadError {
+            path: "sync state".into(),
+            message,
+        });
+        prop_assert_eq!(&ours(&tree).unwrap(), &state);
+        let (accepted, _) = against_the_derive(&tree, ours);
+        prop_assert!(accepted > 0);
+    }
+}
+
+fn feed_state() -> impl Strategy<Value = FeedState> {
+    (
+        common::text(),
+        proptest::collection::vec((common::text(), common::text()), 0..3),
+        proptest::option::of(common::text()),
+        proptest::option::of(common::text()),
+        any::<u64>(),
+        (
+            proptest::option::of(any::<i64>()),
+            proptest::option::of(any::<i64>()),
+        ),
+        (any::<bool>(), any::<bool>()),
+    )
+        .prop_map(
+            |(key, params, next_url, delta_url, page, (since, pass_max), (in_pass, complete))| {
+                FeedState {
+                    key,
+                    params,
+                    next_url,
+                    delta_url,
+                    page,
+                    since,
+                    pass_max,
+                    in_pass,
+                    complete,
+                }
+            },
+        )
 }
