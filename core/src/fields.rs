@@ -157,10 +157,17 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Refuses member `key`, saying what was expected and what was found
+    /// (a number, boolean or short string shown as written).
     fn wrong(&self, key: &str, expected: &str, found: &Value) {
+        let shown = match found {
+            Value::Number(_) | Value::Bool(_) => format!(" {found}"),
+            Value::String(s) if s.len() <= 40 => format!(" {found}"),
+            _ => String::new(),
+        };
         self.fail(
             &self.path(key),
-            format!("expected {expected}, found {}", describe(found)),
+            format!("expected {expected}, found {}{shown}", describe(found)),
         );
     }
 
@@ -185,6 +192,11 @@ impl<'a> Fields<'a> {
             self.missing(key);
         }
         self
+    }
+
+    /// Member `key` is present and not `null` (an `Option` member given).
+    pub fn given(&self, key: &'static str) -> bool {
+        !matches!(self.raw(key), None | Some(Value::Null))
     }
 
     /// Member `key` as it is (`null` included).

@@ -26,6 +26,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
+use crate::fields::{self, Fields, Part};
+
 /// Most rules a set may hold (a fixed capacity: scoring walks them per record).
 pub const MAX_RULES: usize = 32;
 /// Largest weight of one rule.
@@ -163,7 +165,7 @@ impl RankRules {
                 .map_or_else(|| format!("#{}", i + 1), String::from);
             // From the borrowed value: the `&Value` deserializer that sync's
             // mapping uses too, no clone.
-            let rule = Rule::deserialize(v).map_err(|e| err(Some(&label), e))?;
+            let rule: Rule = fields::read(v, "rule").map_err(|e| err(Some(&label), e))?;
             rules.push(rule);
         }
         RankRules::new(rules)
@@ -304,4 +306,54 @@ pub enum Filter {
     LastContactSince(i64),
     /// Has this tag.
     HasTag(String),
+}
+
+// Rules are read by hand (crate::fields, for the wasm module's size); the
+// serde derives write them and are the reference the tests hold these to.
+
+impl Part for Rule {
+    const KEYS: &'static [&'static str] = &["name", "weight", "when", "half_life_days", "quota"];
+
+    fn read(f: &Fields<'_>) -> Rule {
+        let u32_max = u64::from(u32::MAX);
+        let opt_u32 = |key| f.given(key).then(|| f.number(key, 0, u32_max) as u32);
+        Rule {
+            name: f.string("name"),
+            weight: f.require("weight").number("weight", 0, u32_max) as u32,
+            when: f.required::<When>("when"),
+            half_life_days: opt_u32("half_life_days"),
+            quota: opt_u32("quota"),
+        }
+    }
+}
+
+impl Part for When {
+    const KEYS: &'static [&'static str] = &[
+        "owner_is_me",
+        "territory_is_mine",
+        "stage_in",
+        "deal_value_above",
+        "next_visit_within_days",
+        "last_contact_within_days",
+        "tag",
+        "pinned",
+        "used",
+    ];
+
+    fn read(f: &Fields<'_>) -> When {
+        let u32_max = u64::from(u32::MAX);
+        let opt_flag = |key| f.given(key).then(|| f.flag(key));
+        let opt_u32 = |key| f.given(key).then(|| f.number(key, 0, u32_max) as u32);
+        When {
+            owner_is_me: opt_flag("owner_is_me"),
+            territory_is_mine: opt_flag("territory_is_mine"),
+            stage_in: f.given("stage_in").then(|| f.string_list("stage_in", true)),
+            deal_value_above: f.opt_int("deal_value_above"),
+            next_visit_within_days: opt_u32("next_visit_within_days"),
+            last_contact_within_days: opt_u32("last_contact_within_days"),
+            tag: f.option("tag"),
+            pinned: opt_flag("pinned"),
+            used: opt_flag("used"),
+        }
+    }
 }

@@ -6,6 +6,7 @@ use satchel_core::fields::ReadError;
 use satchel_core::json::{read, to_value};
 use satchel_core::model::Account;
 use satchel_core::outbox::{Change, Patch};
+use satchel_core::rules::Rule;
 use satchel_core::sync::{FeedState, SyncState};
 use serde_json::Value;
 
@@ -253,4 +254,36 @@ fn feed_state() -> impl Strategy<Value = FeedState> {
                 }
             },
         )
+}
+
+/// The hand-written rule reader against serde's derive, on every rule of
+/// the shipped rule sets plus one with every condition, and their variants.
+#[test]
+fn the_rule_reader_agrees_with_the_serde_derive() {
+    let ours = |v: &Value| satchel_core::fields::read::<Rule>(v, "rule");
+    let mut rules: Vec<Value> = vec![serde_json::json!({
+        "name": "all", "weight": 5, "half_life_days": 7, "quota": 3,
+        "when": {"owner_is_me": true, "territory_is_mine": false, "stage_in": ["won", "lost"],
+                 "deal_value_above": -5, "next_visit_within_days": 3,
+                 "last_contact_within_days": 9, "tag": "vip", "pinned": true, "used": false}
+    })];
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/rules");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let set: Value = serde_json::from_str(&text).unwrap();
+        rules.extend(set["rules"].as_array().unwrap().iter().cloned());
+    }
+    assert!(rules.len() > 5);
+    let (mut accepted, mut refused) = (0, 0);
+    for rule in &rules {
+        let derived: Rule = serde_json::from_value(rule.clone()).unwrap();
+        assert_eq!(ours(rule).unwrap(), derived);
+        let (a, r) = against_the_derive(rule, ours);
+        accepted += a;
+        refused += r;
+    }
+    assert!(
+        accepted > 100 && refused > 100,
+        "{accepted} accepted, {refused} refused"
+    );
 }

@@ -36,7 +36,7 @@ fn bad_rule_sets_name_the_rule_and_say_what_is_wrong() {
         (
             r#"{"rules": [{"name": "b", "weight": "heavy", "when": {"pinned": true}}]}"#,
             "rule `b`",
-            "invalid type",
+            "found a string \"heavy\"",
         ),
         (
             r#"{"rules": [{"name": "c", "weight": 1, "when": {"pinned": true}, "quota": -5}]}"#,
