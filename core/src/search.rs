@@ -29,8 +29,10 @@ use core::cell::Cell;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::budget::{grow_to, growth_bytes, vec_bytes};
+use crate::fields::{self, Fields, Part, ReadError};
 use crate::fold::{fold_words, phone_digits, Script};
 use crate::model::Account;
 use crate::termindex::{Posting, TermIndex};
@@ -103,6 +105,13 @@ pub struct Query {
 }
 
 impl Query {
+    /// Reads a query from its JSON, parsed (`{"text": "acme", "stage":
+    /// ["won"], "limit": 20}`, every member optional). Refuses, naming the
+    /// member's path, what serde's derive refuses.
+    pub fn from_json_value(tree: &Value) -> Result<Query, ReadError> {
+        fields::read(tree, "query")
+    }
+
     /// A query for `text` with no filters and the default limit.
     pub fn text(text: &str) -> Query {
         Query {
@@ -1128,6 +1137,46 @@ fn original_offset(word: &str, folded_at: usize) -> usize {
         produced += crate::fold::fold(c.encode_utf8(&mut tmp)).len();
     }
     word.len()
+}
+
+// Queries are read by hand (crate::fields, for the wasm module's size); the
+// serde derives are the reference the tests hold these to.
+
+impl Part for Query {
+    const KEYS: &'static [&'static str] = &[
+        "text",
+        "territory",
+        "owner",
+        "stage",
+        "tag",
+        "next_visit",
+        "last_contact",
+        "limit",
+    ];
+
+    fn read(f: &Fields<'_>) -> Query {
+        Query {
+            text: f.string_or("text", ""),
+            territory: f.string_list("territory", false),
+            owner: f.string_list("owner", false),
+            stage: f.string_list("stage", false),
+            tag: f.string_list("tag", false),
+            next_visit: f.part::<Window>("next_visit", true),
+            last_contact: f.part::<Window>("last_contact", true),
+            limit: f.number("limit", 0, usize::MAX as u64) as usize,
+        }
+    }
+}
+
+impl Part for Window {
+    const KEYS: &'static [&'static str] = &["from", "to"];
+
+    fn read(f: &Fields<'_>) -> Window {
+        Window {
+            from: f.int("from", None, i64::MIN, i64::MAX),
+            to: f.int("to", None, i64::MIN, i64::MAX),
+        }
+    }
 }
 
 #[cfg(test)]

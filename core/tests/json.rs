@@ -1,12 +1,15 @@
-//! `satchel_core::json`: its typed reads and trees agree with serde_json's
-//! direct entry points on generated accounts and refuse what they refuse.
+//! JSON in and out: `json::to_value` gives serde_json's tree, and every
+//! hand-written reader (`crate::fields`: accounts, patches, queries, price
+//! lists, rules, sync state) agrees with serde's derive, the reference.
 
 use proptest::prelude::*;
 use satchel_core::fields::ReadError;
-use satchel_core::json::{read, to_value};
+use satchel_core::json::to_value;
 use satchel_core::model::Account;
 use satchel_core::outbox::{Change, Patch};
+use satchel_core::price_lists::{PriceItem, PriceList};
 use satchel_core::rules::Rule;
+use satchel_core::search::{Query, Window};
 use satchel_core::sync::{FeedState, SyncState};
 use serde_json::Value;
 
@@ -20,33 +23,30 @@ fn generated() -> Vec<Account> {
 }
 
 #[test]
-fn read_gives_what_serde_json_gives() {
+fn accounts_read_by_hand_are_what_serde_reads_and_refusals_agree() {
     for a in generated() {
-        let text = serde_json::to_vec(&a).unwrap();
-        let direct: Account = serde_json::from_slice(&text).unwrap();
-        assert_eq!(read::<Account>(&text).unwrap(), direct);
-        assert_eq!(direct, a);
+        let tree = serde_json::to_value(&a).unwrap();
+        assert_eq!(Account::from_json_value(&tree).unwrap(), a);
     }
-}
-
-#[test]
-fn read_refuses_what_serde_json_refuses() {
-    let mut typo = serde_json::to_string(&generated()[0]).unwrap();
-    typo.insert_str(1, r#""nmae":"a typo","#);
-    for bad in [typo.as_str(), r#"{"id":7}"#, r#"{"id":"a-1""#, "[]", ""] {
-        assert!(serde_json::from_slice::<Account>(bad.as_bytes()).is_err());
-        let e = read::<Account>(bad.as_bytes()).unwrap_err();
+    let mut typo = serde_json::to_value(&generated()[0]).unwrap();
+    typo["nmae"] = "a typo".into();
+    for bad in [typo, serde_json::json!({"id": 7}), serde_json::json!([])] {
+        assert!(serde_json::from_value::<Account>(bad.clone()).is_err());
+        let e = Account::from_json_value(&bad).unwrap_err();
         assert!(!e.to_string().is_empty(), "{bad}");
     }
 }
 
+/// A parsed tree keeps the last of a repeated member (as `JSON.parse`
+/// does); serde_json's streaming reader refuses the document.
 #[test]
 fn a_repeated_member_counts_once_with_its_last_value() {
     let mut text = serde_json::to_string(&generated()[0]).unwrap();
     text.insert_str(1, r#""name":"first","#);
     text.insert_str(text.len() - 1, r#","name":"last""#);
     assert!(serde_json::from_str::<Account>(&text).is_err());
-    assert_eq!(read::<Account>(text.as_bytes()).unwrap().name, "last");
+    let tree: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(Account::from_json_value(&tree).unwrap().name, "last");
 }
 
 #[test]
@@ -223,6 +223,48 @@ proptest! {
         prop_assert_eq!(&ours(&tree).unwrap(), &state);
         let (accepted, _) = against_the_derive(&tree, ours);
         prop_assert!(accepted > 0);
+    }
+}
+
+fn window() -> impl Strategy<Value = Window> {
+    (any::<i64>(), any::<i64>()).prop_map(|(from, to)| Window { from, to })
+}
+
+fn strings() -> impl Strategy<Value = Vec<String>> {
+    proptest::collection::vec(common::text(), 0..3)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// The hand-written query reader against serde's derive.
+    #[test]
+    fn the_query_reader_agrees_with_the_serde_derive(
+        text in common::text(),
+        lists in (strings(), strings(), strings(), strings()),
+        windows in (proptest::option::of(window()), proptest::option::of(window())),
+        limit in 0usize..1000,
+    ) {
+        let (territory, owner, stage, tag) = lists;
+        let q = Query { text, territory, owner, stage, tag, next_visit: windows.0, last_contact: windows.1, limit };
+        let tree = serde_json::to_value(&q).unwrap();
+        prop_assert_eq!(&Query::from_json_value(&tree).unwrap(), &q);
+        against_the_derive(&tree, Query::from_json_value);
+    }
+
+    /// The hand-written price list reader against serde's derive.
+    #[test]
+    fn the_price_list_reader_agrees_with_the_serde_derive(
+        id in common::text(),
+        territory_prefix in common::text(),
+        currency in common::text(),
+        items in proptest::collection::vec((common::text(), common::text(), any::<i64>()), 0..3),
+        updated_at in any::<i64>(),
+    ) {
+        let items = items.into_iter().map(|(sku, name, unit_price)| PriceItem { sku, name, unit_price }).collect();
+        let list = PriceList { id, territory_prefix, currency, items, updated_at };
+        let tree = serde_json::to_value(&list).unwrap();
+        prop_assert_eq!(&PriceList::from_json_value(&tree).unwrap(), &list);
+        against_the_derive(&tree, PriceList::from_json_value);
     }
 }
 

@@ -60,7 +60,9 @@ fn query(value: &JsValue) -> Result<Query, Failure> {
         return Ok(Query::text(&text));
     }
     let json = input::json_text(value, "query")?;
-    satchel_core::json::read(json.as_bytes()).map_err(Failure::query)
+    let tree: serde_json::Value =
+        serde_json::from_slice(json.as_bytes()).map_err(Failure::query)?;
+    Query::from_json_value(&tree).map_err(Failure::query)
 }
 
 fn hit_object(store: &CoreStore, hit: &Hit, text: &str) -> JsValue {

@@ -63,7 +63,10 @@ pub fn parse_account(text: &str) -> Result<Account, Failure> {
 
 /// A price list: canonical JSON text or an object of the same shape.
 pub fn price_list(value: &JsValue) -> Result<PriceList, Failure> {
-    satchel_core::json::read(json_text(value, "list")?.as_bytes()).map_err(Failure::record)
+    let text = json_text(value, "list")?;
+    let tree: serde_json::Value =
+        serde_json::from_slice(text.as_bytes()).map_err(Failure::record)?;
+    PriceList::from_json_value(&tree).map_err(Failure::record)
 }
 
 /// A whole number in `0..=max`.
