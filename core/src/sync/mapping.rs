@@ -309,6 +309,20 @@ pub fn parse_decimal(s: &str, digits: u8) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// `x / 10^digits` as a JSON number, when it prints back as the same
+/// decimal: `x` and `10^digits` are exact doubles (|x| ≤ 2^53, digits ≤ 22),
+/// so their quotient is the double nearest the decimal, which is what
+/// parsing its text gives. Computed rather than parsed: float parsing's
+/// tables were 10 KB of the wasm module. Otherwise `None` (sent as text).
+fn decimal_number(x: i64, digits: u8) -> Option<serde_json::Number> {
+    const EXACT: i64 = 1 << 53;
+    if !(-EXACT..=EXACT).contains(&x) || digits > 22 {
+        return None;
+    }
+    let scale = (0..digits).fold(1.0f64, |p, _| p * 10.0);
+    serde_json::Number::from_f64(x as f64 / scale)
+}
+
 /// 123450 with 2 digits → `"1234.50"`.
 pub fn format_decimal(v: i64, digits: u8) -> String {
     if digits == 0 {
@@ -537,15 +551,8 @@ fn reverse(f: &FieldMap, c: &Change) -> Value {
     match (f.transform, int) {
         (Transform::UnixMs, Some(x)) => Value::from(x.saturating_mul(1000)),
         (Transform::Iso8601, Some(x)) => Value::String(format_iso8601(x)),
-        (Transform::Decimal, Some(x)) if f.number => {
-            let text = format_decimal(x, f.digits);
-            // Money in minor units is far below 2^53: the float is exact
-            // enough to print back as the same decimal.
-            text.parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .map_or(Value::String(text), Value::Number)
-        }
+        (Transform::Decimal, Some(x)) if f.number => decimal_number(x, f.digits)
+            .map_or_else(|| Value::String(format_decimal(x, f.digits)), Value::Number),
         (Transform::Decimal, Some(x)) => Value::String(format_decimal(x, f.digits)),
         (Transform::Enum, _) => match c {
             Change::Stage(s)
@@ -725,6 +732,27 @@ impl Part for Mapping {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The computed number is the one parsing the decimal's text gives
+        /// (what the mapping did before), wherever it is computed.
+        #[test]
+        fn a_decimal_number_is_what_its_text_parses_to(
+            x in -(1i64 << 53)..=(1i64 << 53),
+            digits in 0u8..=22,
+        ) {
+            let parsed = format_decimal(x, digits).parse::<f64>().unwrap();
+            let computed = decimal_number(x, digits).unwrap();
+            proptest::prop_assert_eq!(computed.as_f64(), Some(parsed));
+        }
+    }
+
+    #[test]
+    fn a_decimal_past_exact_doubles_goes_as_text() {
+        assert_eq!(decimal_number((1 << 53) + 1, 2), None);
+        assert_eq!(decimal_number(5, 23), None);
+        assert_eq!(decimal_number(123_450, 2).unwrap().to_string(), "1234.5");
+    }
 
     #[test]
     fn iso_round_trip() {
