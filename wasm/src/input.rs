@@ -73,8 +73,11 @@ pub fn price_list(value: &JsValue) -> Result<PriceList, Failure> {
 pub fn count(value: &JsValue, what: &str, max: f64) -> Result<f64, Failure> {
     match value.as_f64() {
         Some(n) if n.fract() == 0.0 && (0.0..=max).contains(&n) => Ok(n),
+        // `max` printed as an integer: formatting an f64 would bring
+        // float formatting (14 KB) into the module.
         _ => Err(Failure::argument(format_args!(
-            "`{what}` must be a whole number from 0 to {max}"
+            "`{what}` must be a whole number from 0 to {}",
+            max as u64
         ))),
     }
 }
