@@ -13,7 +13,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::columns::{starts, Dict, DictBuilder, Text, TextBuilder};
 use crate::deflate;
@@ -22,6 +22,7 @@ use crate::format;
 use crate::model::{
     Account, Activity, ActivityKind, Address, Contact as ContactPerson, CustomValue, Deal, Geo,
 };
+use crate::wire::Wire;
 
 /// Most rows one block may hold (row numbers must fit in a location).
 pub const MAX_ROWS: usize = 4096;
@@ -59,7 +60,7 @@ impl fmt::Display for BlockError {
 }
 
 /// A custom value with its strings borrowed from the payload.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 enum CustomRef<'a> {
     Text(&'a str),
     Int(i64),
@@ -135,9 +136,137 @@ pub const SECTION_NAMES: [&str; MAX_SECTIONS] = [
     "related",
 ];
 
+// The sections are read by hand through `Wire` (written by postcard): the
+// derived readers' early return at every column was most of the decoder's
+// code in the wasm module. Each reader lists its struct's fields in their
+// order, which is the format; `core/tests/block_decoder.rs` and the golden
+// blobs hold them to what postcard writes.
+
+fn text<'a>(w: &mut Wire<'a>) -> Text<'a> {
+    Text {
+        lens: w.seq(Wire::u32),
+        joined: w.str(),
+    }
+}
+
+fn dict<'a>(w: &mut Wire<'a>) -> Dict<'a> {
+    Dict {
+        values: w.seq(Wire::str),
+        codes: w.seq(Wire::u32),
+    }
+}
+
+fn times(w: &mut Wire<'_>) -> Vec<Option<i64>> {
+    w.seq(|w| w.option(Wire::i64))
+}
+
+impl<'a> Columns<'a> {
+    fn read(w: &mut Wire<'a>) -> Self {
+        Columns {
+            keys: Keys {
+                rows: w.u32(),
+                local_id_deltas: w.seq(Wire::i32),
+                id_shared: w.seq(Wire::u32),
+                id_rest: text(w),
+            },
+            names: Names {
+                name: text(w),
+                company: text(w),
+            },
+            contact: Contact {
+                email: text(w),
+                phone: text(w),
+            },
+            address: Place {
+                street: text(w),
+                city: dict(w),
+                postcode: text(w),
+                country: dict(w),
+                geo: w.seq(|w| w.option(|w| (w.i32(), w.i32()))),
+            },
+            sales: Sales {
+                territory: dict(w),
+                owner: dict(w),
+                stage: dict(w),
+                deal_zeros: w.seq(Wire::byte),
+                deal_mantissa: w.seq(Wire::i64),
+                currency: dict(w),
+                time_base: w.i64(),
+                updated_at: w.seq(Wire::i64),
+                last_contact: times(w),
+                next_visit: times(w),
+                version: w.seq(Wire::u64),
+                tag_counts: w.seq(Wire::u32),
+                tags: dict(w),
+            },
+            custom: Custom {
+                custom_counts: w.seq(Wire::u32),
+                custom_keys: dict(w),
+                custom_values: w.seq(CustomRef::read),
+            },
+            activity_meta: ActivityMeta {
+                activity_counts: w.seq(Wire::u32),
+                activity_kind: w.seq(Wire::byte),
+                activity_gap: w.seq(Wire::i64),
+                activity_by_owner: w.seq(Wire::bool),
+                activity_by: dict(w),
+            },
+            activity_text: ActivityText {
+                activity_text: text(w),
+            },
+        }
+    }
+}
+
+impl<'a> Related<'a> {
+    fn read(w: &mut Wire<'a>) -> Self {
+        Related {
+            contact_counts: w.seq(Wire::u32),
+            contact_name: text(w),
+            contact_id: text(w),
+            contact_role: dict(w),
+            contact_email: text(w),
+            contact_phone: text(w),
+            deal_counts: w.seq(Wire::u32),
+            deal_id: text(w),
+            deal_title: text(w),
+            deal_stage: dict(w),
+            deal_zeros: w.seq(Wire::byte),
+            deal_mantissa: w.seq(Wire::i64),
+            deal_currency: dict(w),
+            deal_close: times(w),
+        }
+    }
+}
+
+impl<'a> CustomRef<'a> {
+    /// Postcard's enum: the variant's index, then its fields.
+    fn read(w: &mut Wire<'a>) -> Self {
+        match w.u32() {
+            0 => CustomRef::Text(w.str()),
+            1 => CustomRef::Int(w.i64()),
+            2 => CustomRef::Decimal {
+                value: w.i64(),
+                scale: w.byte(),
+            },
+            3 => CustomRef::Money {
+                minor: w.i64(),
+                currency: w.str(),
+            },
+            4 => CustomRef::Date(w.i64()),
+            5 => CustomRef::Bool(w.bool()),
+            6 => CustomRef::Enum(w.str()),
+            _ => {
+                w.fail();
+                CustomRef::Bool(false)
+            }
+        }
+    }
+}
+
 /// The block payload before compression: eight sections, each a postcard
 /// struct, concatenated. Field order is the format (`core/FORMAT.md`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct Columns<'a> {
     #[serde(borrow)]
     keys: Keys<'a>,
@@ -158,7 +287,7 @@ struct Columns<'a> {
 }
 
 /// Section 0: which records these are.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct Keys<'a> {
     rows: u32,
     /// Local ids, each as the wrapping difference to the previous one.
@@ -170,7 +299,7 @@ struct Keys<'a> {
 }
 
 /// Section 1: who.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct Names<'a> {
     #[serde(borrow)]
     name: Text<'a>,
@@ -179,7 +308,7 @@ struct Names<'a> {
 }
 
 /// Section 2: how to reach them.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct Contact<'a> {
     #[serde(borrow)]
     email: Text<'a>,
@@ -188,7 +317,7 @@ struct Contact<'a> {
 }
 
 /// Section 3: where.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct Place<'a> {
     #[serde(borrow)]
     street: Text<'a>,
@@ -202,7 +331,7 @@ struct Place<'a> {
 }
 
 /// Section 4: the sales picture.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct Sales<'a> {
     #[serde(borrow)]
     territory: Dict<'a>,
@@ -229,7 +358,7 @@ struct Sales<'a> {
 }
 
 /// Section 5: typed custom fields, flattened.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct Custom<'a> {
     custom_counts: Vec<u32>,
     #[serde(borrow)]
@@ -239,7 +368,7 @@ struct Custom<'a> {
 }
 
 /// Section 6: activities without their text, flattened.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct ActivityMeta<'a> {
     activity_counts: Vec<u32>,
     activity_kind: Vec<u8>,
@@ -254,7 +383,7 @@ struct ActivityMeta<'a> {
 }
 
 /// Section 7: activity notes, flattened.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct ActivityText<'a> {
     #[serde(borrow)]
     activity_text: Text<'a>,
@@ -262,7 +391,7 @@ struct ActivityText<'a> {
 
 /// Section 8, only in blocks where a row has contacts or deals: both,
 /// flattened (issue 6).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct Related<'a> {
     contact_counts: Vec<u32>,
     #[serde(borrow)]
@@ -780,8 +909,12 @@ const ACTIVITY_TEXT: usize = 6;
 impl<'a> BlockView<'a> {
     /// Decodes and checks a raw (inflated) payload.
     pub fn decode(raw: &'a [u8]) -> Result<Self, BlockError> {
-        let (c, rest): (Columns<'a>, _) =
-            postcard::take_from_bytes(raw).map_err(|_| BlockError::Decode)?;
+        let mut w = Wire::new(raw);
+        let c = Columns::read(&mut w);
+        if w.failed() {
+            return Err(BlockError::Decode);
+        }
+        let rest = w.rest();
         let n = c.keys.rows as usize;
         if n > MAX_ROWS {
             return Err(BlockError::Inconsistent("rows"));
@@ -790,9 +923,11 @@ impl<'a> BlockView<'a> {
         let related = if rest.is_empty() {
             None
         } else {
-            let (r, rest): (Related<'a>, _) =
-                postcard::take_from_bytes(rest).map_err(|_| BlockError::Decode)?;
-            if !rest.is_empty() {
+            let r = Related::read(&mut w);
+            if w.failed() {
+                return Err(BlockError::Decode);
+            }
+            if !w.rest().is_empty() {
                 return Err(BlockError::Inconsistent("trailing bytes"));
             }
             Some(RelatedView::check(r, n)?)

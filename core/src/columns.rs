@@ -11,12 +11,12 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::block::BlockError;
 
 /// A text column: every row's byte length, then all rows' bytes joined.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Text<'a> {
     /// Byte length of each row.
     pub lens: Vec<u32>,
@@ -80,7 +80,7 @@ impl<'a> Text<'a> {
 }
 
 /// A dictionary column: distinct values once, then a small code per row.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Dict<'a> {
     /// Distinct values in first-seen order.
     #[serde(borrow)]

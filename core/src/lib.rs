@@ -47,3 +47,4 @@ pub mod sync;
 pub mod termindex;
 pub mod terms;
 pub mod usage;
+pub mod wire;
