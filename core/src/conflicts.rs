@@ -35,7 +35,9 @@ use crate::budget::{grow_to, growth_bytes, vec_bytes, BudgetExceeded};
 use crate::model::{Account, CustomValue};
 use crate::outbox::change_heap_bytes as change_bytes;
 use crate::outbox::{Change, Edit};
+use crate::record_codec;
 use crate::store::Store;
+use crate::wire::Wire;
 
 /// The value `account` has for the field `c` sets, as a change of that field.
 pub fn current_value(c: &Change, a: &Account) -> Change {
@@ -412,5 +414,82 @@ impl Store {
             }
             _ => Some(e.clone()),
         }
+    }
+}
+
+impl LedgerState {
+    /// The state as bytes for [`LedgerState::from_postcard`]: postcard of
+    /// its fields, with each kept server record as its
+    /// [`crate::record_codec`] bytes. Not the derived form: that writes an
+    /// account without its empty contacts and deals (they are skipped for
+    /// JSON), which a positional format cannot read back, so a ledger
+    /// holding a server record did not reopen.
+    pub fn to_postcard(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct ConflictBytes<'a> {
+            seq: u64,
+            id: &'a str,
+            server_version: u64,
+            server_deleted: bool,
+            clashes: &'a [Clash],
+            server_record: Option<Vec<u8>>,
+            resolution: Option<Resolution>,
+        }
+        #[derive(Serialize)]
+        struct StateBytes<'a> {
+            bases: &'a [(u64, Vec<Change>)],
+            conflicts: Vec<ConflictBytes<'a>>,
+        }
+        let state = StateBytes {
+            bases: &self.bases,
+            conflicts: self
+                .conflicts
+                .iter()
+                .map(|c| ConflictBytes {
+                    seq: c.seq,
+                    id: &c.id,
+                    server_version: c.server_version,
+                    server_deleted: c.server_deleted,
+                    clashes: &c.clashes,
+                    server_record: c.server_record.as_ref().map(record_codec::encode),
+                    resolution: c.resolution,
+                })
+                .collect(),
+        };
+        // Serializing plain data into a Vec cannot fail.
+        postcard::to_allocvec(&state).unwrap_or_default()
+    }
+
+    /// Reads what [`LedgerState::to_postcard`] wrote (bytes after it are
+    /// ignored, as `postcard::from_bytes` does), by hand through [`Wire`]
+    /// in field order. `None`: the bytes are not a ledger state.
+    pub fn from_postcard(bytes: &[u8]) -> Option<LedgerState> {
+        Wire::decode(bytes, |w| LedgerState {
+            bases: w.seq(|w| (w.u64(), w.seq(Change::read_wire))),
+            conflicts: w.seq(|w| Conflict {
+                seq: w.u64(),
+                id: w.string(),
+                server_version: w.u64(),
+                server_deleted: w.bool(),
+                clashes: w.seq(|w| Clash {
+                    local: Change::read_wire(w),
+                    server: Change::read_wire(w),
+                }),
+                server_record: w.option(|w| {
+                    record_codec::decode(w.bytes()).unwrap_or_else(|_| {
+                        w.fail();
+                        Account::default()
+                    })
+                }),
+                resolution: w.option(|w| match w.u32() {
+                    0 => Resolution::Local,
+                    1 => Resolution::Server,
+                    _ => {
+                        w.fail();
+                        Resolution::Local
+                    }
+                }),
+            }),
+        })
     }
 }

@@ -25,6 +25,7 @@ use crate::model::Account;
 use crate::outbox::Edit;
 use crate::price_lists::PriceList;
 use crate::record_codec;
+use crate::wire::Wire;
 
 /// One change, as written.
 #[derive(Debug, Serialize)]
@@ -137,7 +138,27 @@ fn decode_op(payload: &[u8]) -> Option<JournalOp> {
         Some((&UPSERT, account)) => Some(JournalOp::Upsert(Box::new(
             record_codec::decode(account).ok()?,
         ))),
-        _ => postcard::from_bytes(payload).ok(),
+        _ => {
+            // By hand (crate::wire): the variant's index, then its fields;
+            // bytes after them are ignored, as postcard's `from_bytes` does.
+            let mut w = Wire::new(payload);
+            let op = match w.u32() {
+                1 => JournalOp::Delete(w.string()),
+                2 => JournalOp::Pin(w.string()),
+                3 => JournalOp::Unpin(w.string()),
+                4 => JournalOp::Stub {
+                    id: w.string(),
+                    name: w.string(),
+                    score: w.u32(),
+                },
+                5 => JournalOp::Edit(Box::new(Edit::read_wire(&mut w))),
+                6 => JournalOp::Ack(w.u64()),
+                7 => JournalOp::PriceList(Box::new(PriceList::read_wire(&mut w))),
+                8 => JournalOp::RemovePriceList(w.string()),
+                _ => return None,
+            };
+            (!w.failed()).then_some(op)
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::fields::{self, Fields, Part, ReadError};
+use crate::wire::Wire;
 
 /// One customer account, as a field rep sees it.
 ///
@@ -457,6 +458,131 @@ impl Part for CustomValue {
             "date" => CustomValue::Date(any(key)),
             "bool" => CustomValue::Bool(f.flag(key)),
             _ => CustomValue::Enum(f.string(key)),
+        }
+    }
+}
+
+// Reading postcard by hand (crate::wire), in each struct's field order,
+// which is what postcard and serde's derive write; the derives above stay
+// for writing, and tests hold these readers to them.
+
+impl Account {
+    /// The fields through `activities` (record_codec's head); no contacts
+    /// or deals.
+    pub(crate) fn read_wire_head(w: &mut Wire<'_>) -> Account {
+        Account {
+            id: w.string(),
+            name: w.string(),
+            company: w.string(),
+            email: w.string(),
+            phone: w.string(),
+            address: Address {
+                street: w.string(),
+                city: w.string(),
+                postcode: w.string(),
+                country: w.string(),
+            },
+            geo: w.option(|w| Geo {
+                lat_e6: w.i32(),
+                lon_e6: w.i32(),
+            }),
+            territory: w.string(),
+            owner: w.string(),
+            stage: w.string(),
+            deal_value: w.i64(),
+            currency: w.string(),
+            last_contact: w.option(Wire::i64),
+            next_visit: w.option(Wire::i64),
+            updated_at: w.i64(),
+            version: w.u64(),
+            tags: w.seq(Wire::string),
+            custom: read_wire_custom(w),
+            activities: w.seq(Activity::read_wire),
+            contacts: Vec::new(),
+            deals: Vec::new(),
+        }
+    }
+}
+
+/// A map: its length, then each name and value.
+fn read_wire_custom(w: &mut Wire<'_>) -> BTreeMap<String, CustomValue> {
+    let mut out = BTreeMap::new();
+    for _ in 0..w.length() {
+        if w.failed() {
+            break;
+        }
+        let name = w.string();
+        let value = CustomValue::read_wire(w);
+        out.insert(name, value);
+    }
+    out
+}
+
+impl CustomValue {
+    /// The variant's index, then its fields.
+    pub(crate) fn read_wire(w: &mut Wire<'_>) -> CustomValue {
+        match w.u32() {
+            0 => CustomValue::Text(w.string()),
+            1 => CustomValue::Int(w.i64()),
+            2 => CustomValue::Decimal {
+                value: w.i64(),
+                scale: w.byte(),
+            },
+            3 => CustomValue::Money {
+                minor: w.i64(),
+                currency: w.string(),
+            },
+            4 => CustomValue::Date(w.i64()),
+            5 => CustomValue::Bool(w.bool()),
+            6 => CustomValue::Enum(w.string()),
+            _ => {
+                w.fail();
+                CustomValue::Bool(false)
+            }
+        }
+    }
+}
+
+impl Activity {
+    pub(crate) fn read_wire(w: &mut Wire<'_>) -> Activity {
+        let code = w.u32();
+        let kind = u8::try_from(code)
+            .ok()
+            .and_then(ActivityKind::from_code)
+            .unwrap_or_else(|| {
+                w.fail();
+                ActivityKind::Note
+            });
+        Activity {
+            kind,
+            at: w.i64(),
+            by: w.string(),
+            text: w.string(),
+        }
+    }
+}
+
+impl Contact {
+    pub(crate) fn read_wire(w: &mut Wire<'_>) -> Contact {
+        Contact {
+            id: w.string(),
+            name: w.string(),
+            role: w.string(),
+            email: w.string(),
+            phone: w.string(),
+        }
+    }
+}
+
+impl Deal {
+    pub(crate) fn read_wire(w: &mut Wire<'_>) -> Deal {
+        Deal {
+            id: w.string(),
+            title: w.string(),
+            stage: w.string(),
+            value: w.i64(),
+            currency: w.string(),
+            close_date: w.option(Wire::i64),
         }
     }
 }

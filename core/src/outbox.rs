@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::budget::{grow_to, growth_bytes, vec_bytes};
 use crate::fields::{self, Fields, Part, ReadError};
 use crate::model::{Activity, CustomValue};
+use crate::wire::Wire;
 
 /// Most changes in one edit.
 pub const MAX_CHANGES: usize = 64;
@@ -369,5 +370,52 @@ impl Part for CustomSet {
 
     fn read(f: &Fields<'_>) -> CustomSet {
         CustomSet(f.string("name"), f.part::<CustomValue>("value", true))
+    }
+}
+
+// Read from postcard by hand (crate::wire), in field order; the derives
+// write it.
+
+impl Edit {
+    pub(crate) fn read_wire(w: &mut Wire<'_>) -> Edit {
+        Edit {
+            seq: w.u64(),
+            id: w.string(),
+            base_version: w.u64(),
+            at: w.i64(),
+            patch: Patch {
+                set: w.seq(Change::read_wire),
+                log: w.seq(Activity::read_wire),
+                delete: w.bool(),
+            },
+        }
+    }
+}
+
+impl Change {
+    /// The variant's index, then its fields.
+    pub(crate) fn read_wire(w: &mut Wire<'_>) -> Change {
+        match w.u32() {
+            0 => Change::Name(w.string()),
+            1 => Change::Company(w.string()),
+            2 => Change::Email(w.string()),
+            3 => Change::Phone(w.string()),
+            4 => Change::Street(w.string()),
+            5 => Change::City(w.string()),
+            6 => Change::Postcode(w.string()),
+            7 => Change::Stage(w.string()),
+            8 => Change::DealValue(w.i64()),
+            9 => Change::NextVisit(w.option(Wire::i64)),
+            10 => Change::LastContact(w.option(Wire::i64)),
+            11 => Change::Tags(w.seq(Wire::string)),
+            12 => Change::Custom {
+                name: w.string(),
+                value: w.option(CustomValue::read_wire),
+            },
+            _ => {
+                w.fail();
+                Change::Tags(Vec::new())
+            }
+        }
     }
 }

@@ -23,6 +23,7 @@ use crate::budget::{grow_to, growth_bytes, vec_bytes};
 use crate::fields::{self, Fields, Part, ReadError};
 use crate::journal::JournalOpRef;
 use crate::store::{Rejected, Store, WriteError, MAX_ID_BYTES};
+use crate::wire::Wire;
 
 /// Largest price list, postcard-encoded: a region's catalogue of a few
 /// thousand lines, not a whole product database.
@@ -309,6 +310,23 @@ impl Part for PriceItem {
             sku: f.string("sku"),
             name: f.string("name"),
             unit_price: f.int("unit_price", None, i64::MIN, i64::MAX),
+        }
+    }
+}
+
+impl PriceList {
+    /// Read from postcard by hand (crate::wire), in field order.
+    pub(crate) fn read_wire(w: &mut Wire<'_>) -> PriceList {
+        PriceList {
+            id: w.string(),
+            territory_prefix: w.string(),
+            currency: w.string(),
+            items: w.seq(|w| PriceItem {
+                sku: w.string(),
+                name: w.string(),
+                unit_price: w.i64(),
+            }),
+            updated_at: w.i64(),
         }
     }
 }

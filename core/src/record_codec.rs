@@ -16,9 +16,10 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::model::{Account, Activity, Address, Contact, CustomValue, Deal, Geo};
+use crate::wire::Wire;
 
 /// The version 1 fields, borrowed: same order and types as `Account` had, so
 /// the same postcard bytes.
@@ -43,30 +44,6 @@ struct Head<'a> {
     tags: &'a [String],
     custom: &'a BTreeMap<String, CustomValue>,
     activities: &'a [Activity],
-}
-
-/// [`Head`], owned, for reading.
-#[derive(Deserialize)]
-struct OwnedHead {
-    id: String,
-    name: String,
-    company: String,
-    email: String,
-    phone: String,
-    address: Address,
-    geo: Option<Geo>,
-    territory: String,
-    owner: String,
-    stage: String,
-    deal_value: i64,
-    currency: String,
-    last_contact: Option<i64>,
-    next_visit: Option<i64>,
-    updated_at: i64,
-    version: u64,
-    tags: Vec<String>,
-    custom: BTreeMap<String, CustomValue>,
-    activities: Vec<Activity>,
 }
 
 /// Why bytes are not an encoded account.
@@ -111,43 +88,24 @@ pub fn encode(a: &Account) -> Vec<u8> {
     out
 }
 
-/// Reads what [`encode`] wrote: all of `bytes`, nothing more.
+/// Reads what [`encode`] wrote: all of `bytes`, nothing more. By hand
+/// through [`Wire`] (the derived reader was the largest postcard code of
+/// the wasm module), in the head's field order, then the optional tail.
 pub fn decode(bytes: &[u8]) -> Result<Account, NotAnAccount> {
-    let (h, rest): (OwnedHead, _) = postcard::take_from_bytes(bytes).map_err(|_| NotAnAccount)?;
-    let (contacts, deals) = if rest.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        let (related, rest): ((Vec<Contact>, Vec<Deal>), _) =
-            postcard::take_from_bytes(rest).map_err(|_| NotAnAccount)?;
+    let mut w = Wire::new(bytes);
+    let mut a = Account::read_wire_head(&mut w);
+    if w.failed() {
+        return Err(NotAnAccount);
+    }
+    if !w.rest().is_empty() {
+        a.contacts = w.seq(Contact::read_wire);
+        a.deals = w.seq(Deal::read_wire);
         // An empty tail is never written: one encoding per account.
-        if !rest.is_empty() || (related.0.is_empty() && related.1.is_empty()) {
+        if w.failed() || !w.rest().is_empty() || (a.contacts.is_empty() && a.deals.is_empty()) {
             return Err(NotAnAccount);
         }
-        related
-    };
-    Ok(Account {
-        id: h.id,
-        name: h.name,
-        company: h.company,
-        email: h.email,
-        phone: h.phone,
-        address: h.address,
-        geo: h.geo,
-        territory: h.territory,
-        owner: h.owner,
-        stage: h.stage,
-        deal_value: h.deal_value,
-        currency: h.currency,
-        last_contact: h.last_contact,
-        next_visit: h.next_visit,
-        updated_at: h.updated_at,
-        version: h.version,
-        tags: h.tags,
-        custom: h.custom,
-        activities: h.activities,
-        contacts,
-        deals,
-    })
+    }
+    Ok(a)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::format::{self, BlobType, Reader, WireError, HEADER_LEN, TRAILER_LEN};
 use crate::journal::{self, JournalError, JournalOp};
 use crate::price_lists::PriceList;
 use crate::store::{Block, InstallError, Loc, Store, StoreConfig, WriteError, MAX_BLOCKS};
+use crate::wire::Wire;
 
 /// A journal replays under the budget plus this share of it (1/8): room for
 /// a replay's other layout, given back before the store is returned.
@@ -436,8 +437,8 @@ fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {
         .map_err(w)?;
     let mut last_seq = None;
     for _ in 0..edits {
-        let e: crate::outbox::Edit = postcard::from_bytes(r.bytes().map_err(w)?)
-            .map_err(|_| OpenError::Inconsistent("outbox edit"))?;
+        let e = Wire::decode(r.bytes().map_err(w)?, crate::outbox::Edit::read_wire)
+            .ok_or(OpenError::Inconsistent("outbox edit"))?;
         let changes = e.patch.set.len() + e.patch.log.len();
         if e.id.is_empty()
             || e.id.len() > crate::store::MAX_ID_BYTES
@@ -457,8 +458,8 @@ fn load_into(store: &mut Store, bytes: &[u8]) -> Result<(), OpenError> {
             .map_err(w)?;
         let mut last: Option<String> = None;
         for _ in 0..lists {
-            let list: PriceList = postcard::from_bytes(r.bytes().map_err(w)?)
-                .map_err(|_| OpenError::Inconsistent("price list"))?;
+            let list = Wire::decode(r.bytes().map_err(w)?, PriceList::read_wire)
+                .ok_or(OpenError::Inconsistent("price list"))?;
             if last.as_deref().is_some_and(|l| l >= list.id.as_str()) {
                 return Err(OpenError::Inconsistent("price lists not in id order"));
             }

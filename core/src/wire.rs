@@ -37,6 +37,14 @@ impl<'a> Wire<'a> {
         }
     }
 
+    /// `read` over `bytes`, or `None` if it failed; bytes after what it
+    /// read are ignored, as postcard's `from_bytes` ignores them.
+    pub fn decode<T>(bytes: &'a [u8], read: impl FnOnce(&mut Wire<'a>) -> T) -> Option<T> {
+        let mut w = Wire::new(bytes);
+        let value = read(&mut w);
+        (!w.failed).then_some(value)
+    }
+
     /// Something did not decode.
     pub fn failed(&self) -> bool {
         self.failed
@@ -146,6 +154,26 @@ impl<'a> Wire<'a> {
             Err(_) => {
                 self.fail();
                 ""
+            }
+        }
+    }
+
+    /// A `String`.
+    pub fn string(&mut self) -> alloc::string::String {
+        self.str().into()
+    }
+
+    /// A `Vec<u8>` or `&[u8]`: its length, then the bytes, borrowed.
+    pub fn bytes(&mut self) -> &'a [u8] {
+        let n = self.length();
+        match self.bytes.get(self.at..).and_then(|rest| rest.get(..n)) {
+            Some(b) => {
+                self.at += n;
+                b
+            }
+            None => {
+                self.fail();
+                &[]
             }
         }
     }

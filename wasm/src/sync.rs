@@ -493,14 +493,14 @@ impl Store {
     }
 
     /// The conflicts ledger (each outbox edit's base, the open conflicts
-    /// with the rep's choices) as opaque bytes (postcard of core's
-    /// `LedgerState`; binary, since a JSON parser of it would add ~8 KB gzip
+    /// with the rep's choices) as opaque bytes (core's
+    /// `LedgerState::to_postcard`; binary, since a JSON parser of it would add ~8 KB gzip
     /// to the legacy `.wasm`). Not in the snapshot: keep it beside each
     /// snapshot (sealed as a secret) and give it back with `restoreLedger`
     /// after a reload, or the conflicts return only with the next sync.
     #[wasm_bindgen(js_name = ledgerState)]
     pub fn ledger_state(&self) -> Vec<u8> {
-        postcard::to_allocvec(&self.inner.ledger_state()).unwrap_or_default()
+        self.inner.ledger_state().to_postcard()
     }
 
     /// Puts a ledger saved with `ledgerState` back, into a store opened from
@@ -515,7 +515,7 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] saved: JsValue,
     ) -> Result<u32, JsValue> {
         let bytes = input::bytes(&saved, "saved")?;
-        let state: LedgerState = postcard::from_bytes(&bytes).map_err(|_| {
+        let state = LedgerState::from_postcard(&bytes).ok_or_else(|| {
             Failure::argument(
                 "`saved` is not a ledger from ledgerState(); pass nothing to go on without it",
             )
