@@ -16,7 +16,7 @@
 //!   store; when the store refuses a page for budget it plans
 //!   ([`Store::retain`]) and keeps what makes the cut.
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -437,13 +437,17 @@ pub struct SyncSession {
     inflight: Option<InFlight>,
     wait: Option<u64>,
     finished: Option<Action>,
-    /// Outbox edits this session is done with (sent, or held back).
-    handled: BTreeSet<u64>,
-    /// Ids whose later edits must wait (an earlier one is in conflict).
-    blocked: BTreeSet<String>,
-    /// If-Match to use per edit after a merge.
-    rebased: BTreeMap<u64, u64>,
-    merges: BTreeMap<u64, u32>,
+    // A sync touches a few edits: these small sets and maps are sorted
+    // `Vec`s (`sorted_*` below), not B-trees, each B-tree type being a few
+    // KB of the wasm module.
+    /// Outbox edits this session is done with (sent, or held back), sorted.
+    handled: Vec<u64>,
+    /// Ids whose later edits must wait (an earlier one is in conflict), sorted.
+    blocked: Vec<String>,
+    /// If-Match to use per edit after a merge: (seq, version), by seq.
+    rebased: Vec<(u64, u64)>,
+    /// Merges per edit: (seq, count), by seq.
+    merges: Vec<(u64, u64)>,
     pass_pages: u32,
     last_page_sig: Option<(String, String, usize)>,
     progress: Progress,
@@ -657,10 +661,10 @@ impl SyncSession {
             inflight: None,
             wait: None,
             finished: None,
-            handled: BTreeSet::new(),
-            blocked: BTreeSet::new(),
-            rebased: BTreeMap::new(),
-            merges: BTreeMap::new(),
+            handled: Vec::new(),
+            blocked: Vec::new(),
+            rebased: Vec::new(),
+            merges: Vec::new(),
             pass_pages: 0,
             last_page_sig: None,
             progress,
@@ -1508,13 +1512,13 @@ impl SyncSession {
             let Some(e) = store
                 .outbox()
                 .iter()
-                .find(|e| !self.handled.contains(&e.seq))
+                .find(|e| !sorted_has(&self.handled, &e.seq))
                 .cloned()
             else {
                 return false;
             };
-            if self.blocked.contains(&e.id) {
-                self.handled.insert(e.seq);
+            if sorted_has(&self.blocked, &e.id) {
+                sorted_add(&mut self.handled, e.seq);
                 continue;
             }
             let conflict = store.ledger().conflict(e.seq).cloned();
@@ -1527,17 +1531,14 @@ impl SyncSession {
             let Some(send) = store.edit_to_send(&e) else {
                 // Resolved for the server with nothing left: the rep chose.
                 let _ = store.ack(e.seq);
-                self.handled.insert(e.seq);
+                sorted_add(&mut self.handled, e.seq);
                 self.progress.edits_done += 1;
                 continue;
             };
             let resolved_local = conflict
                 .as_ref()
                 .filter(|c| c.resolution == Some(Resolution::Local));
-            let if_match = self
-                .rebased
-                .get(&e.seq)
-                .copied()
+            let if_match = sorted_get(&self.rebased, e.seq)
                 .or(resolved_local.map(|c| c.server_version))
                 .or(conflict.as_ref().map(|c| c.server_version))
                 .unwrap_or(e.base_version);
@@ -1566,8 +1567,8 @@ impl SyncSession {
 
     /// Holds an edit (and the later ones of its record) back this session.
     fn hold(&mut self, e: &Edit) {
-        self.handled.insert(e.seq);
-        self.blocked.insert(e.id.clone());
+        sorted_add(&mut self.handled, e.seq);
+        sorted_add(&mut self.blocked, e.id.clone());
         self.progress.edits_done += 1;
     }
 
@@ -1707,7 +1708,7 @@ impl SyncSession {
             (200, Some(current)) => self.merge(store, &e, current, if_match),
             (404 | 410, _) if e.patch.delete => {
                 let _ = store.ack(seq);
-                self.handled.insert(seq);
+                sorted_add(&mut self.handled, seq);
                 self.progress.edits_done += 1;
                 self.report.pushed += 1;
             }
@@ -1765,7 +1766,7 @@ impl SyncSession {
                     })));
                     return;
                 }
-                self.handled.insert(seq);
+                sorted_add(&mut self.handled, seq);
                 self.progress.edits_done += 1;
                 self.report.pushed += 1;
                 self.events.push_back(Event::Pushed { seq });
@@ -1779,7 +1780,7 @@ impl SyncSession {
             404 | 410 if e.patch.delete => {
                 // Gone already: what the rep wanted.
                 let _ = store.ack(seq);
-                self.handled.insert(seq);
+                sorted_add(&mut self.handled, seq);
                 self.progress.edits_done += 1;
                 self.report.pushed += 1;
             }
@@ -1853,7 +1854,7 @@ impl SyncSession {
 
     /// A newer version met the edit: merge field-wise or raise a conflict.
     fn merge(&mut self, store: &mut Store, e: &Edit, current: Account, sent: Option<u64>) {
-        let n = self.merges.entry(e.seq).or_insert(0);
+        let n = sorted_slot(&mut self.merges, e.seq);
         *n += 1;
         let looping = *n > 4 || sent == Some(current.version);
         let mut clashes = Vec::new();
@@ -1900,7 +1901,7 @@ impl SyncSession {
                     }
                 }
             }
-            self.rebased.insert(e.seq, version);
+            *sorted_slot(&mut self.rebased, e.seq) = version;
             if resolved_local {
                 if let Some(mut c) = store.ledger().conflict(e.seq).cloned() {
                     c.server_version = version;
@@ -2019,6 +2020,37 @@ fn attach_activity(account: &mut Account, activity: Activity) -> bool {
     }
     account.activities.remove(at);
     false
+}
+
+/// `x` is in the sorted `set`.
+fn sorted_has<T: Ord>(set: &[T], x: &T) -> bool {
+    set.binary_search(x).is_ok()
+}
+
+/// Adds `x` to the sorted `set` (once).
+fn sorted_add<T: Ord>(set: &mut Vec<T>, x: T) {
+    if let Err(at) = set.binary_search(&x) {
+        set.insert(at, x);
+    }
+}
+
+/// The value of `key` in `map`, sorted by key.
+fn sorted_get(map: &[(u64, u64)], key: u64) -> Option<u64> {
+    map.binary_search_by_key(&key, |e| e.0)
+        .ok()
+        .map(|i| map[i].1)
+}
+
+/// The value of `key` in `map`, sorted by key, added as 0 when missing.
+fn sorted_slot(map: &mut Vec<(u64, u64)>, key: u64) -> &mut u64 {
+    let at = match map.binary_search_by_key(&key, |e| e.0) {
+        Ok(at) => at,
+        Err(at) => {
+            map.insert(at, (key, 0));
+            at
+        }
+    };
+    &mut map[at].1
 }
 
 fn rebased_local(store: &Store, server: Account) -> Option<Account> {
