@@ -619,8 +619,10 @@ impl Store {
         accounts: Vec<Account>,
     ) -> Result<BatchReport, Rejected<Vec<Account>>> {
         let mut encoded = Vec::with_capacity(accounts.len());
-        let mut ids: BTreeMap<&str, ()> = BTreeMap::new();
-        for a in &accounts {
+        // id -> position: the map type of a column dictionary's lookup, so
+        // no B-tree type of its own in the wasm module.
+        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        for (n, a) in accounts.iter().enumerate() {
             match self.check_record(a) {
                 Ok(e) => encoded.push(e),
                 Err(error) => {
@@ -631,7 +633,7 @@ impl Store {
                     });
                 }
             }
-            ids.insert(&a.id, ());
+            ids.insert(&a.id, n as u32);
         }
         let new = ids.keys().filter(|id| !self.contains(id)).count();
         // Distinct ids are indexed together at the end. A repeated id's second
@@ -710,10 +712,10 @@ impl Store {
     /// (read here, once more than the write reads it) or its stub, and the
     /// batch's own earlier version of a repeated id.
     fn batch_replaced_room(&self, accounts: &[Account]) -> usize {
-        let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
+        let mut seen: BTreeMap<&str, u32> = BTreeMap::new(); // id -> position
         let mut room = 0;
         for (n, a) in accounts.iter().enumerate() {
-            room += if seen.insert(&a.id, ()).is_some() {
+            room += if seen.insert(&a.id, n as u32).is_some() {
                 // A repeat (rare): the version before it in the batch.
                 accounts[..n]
                     .iter()
@@ -1913,9 +1915,9 @@ impl Store {
         // duplicates within the block are caught here.
         // Inserted one by one, not collected: collecting sorts first, and
         // each sort is another copy of std's sort in the wasm module.
-        let mut distinct: BTreeMap<&str, ()> = BTreeMap::new();
+        let mut distinct: BTreeMap<&str, u32> = BTreeMap::new(); // id -> row
         for r in live_rows {
-            if distinct.insert(r.2, ()).is_some() {
+            if distinct.insert(r.2, r.0).is_some() {
                 return Err(InstallError::Corrupt("duplicate record id"));
             }
         }
