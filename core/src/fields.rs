@@ -426,20 +426,20 @@ impl<'a> Fields<'a> {
         out
     }
 
-    /// `{"key": "value", …}`, empty when absent.
-    pub fn strings(&self, key: &'static str) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
+    /// `{"key": "value", …}` as (key, value) pairs sorted by key (a
+    /// parsed object's order), empty when absent.
+    pub fn strings(&self, key: &'static str) -> Vec<(String, String)> {
         match self.raw(key) {
-            None => {}
-            Some(Value::Object(map)) => {
-                for (k, v) in map {
-                    let s = self.text(key, v);
-                    out.insert(k.clone(), s);
-                }
+            None => Vec::new(),
+            Some(Value::Object(map)) => map
+                .iter()
+                .map(|(k, v)| (k.clone(), self.text(key, v)))
+                .collect(),
+            Some(other) => {
+                self.wrong(key, "an object of strings", other);
+                Vec::new()
             }
-            Some(other) => self.wrong(key, "an object of strings", other),
         }
-        out
     }
 
     /// Member `key` as a `T`, refused when absent (and read from an empty

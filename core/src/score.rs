@@ -97,8 +97,10 @@ struct Days(i64);
 
 impl core::fmt::Display for Days {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let tenths = (i128::from(self.0) * 10).abs();
-        let tenths = (tenths + i128::from(DAY) / 2) / i128::from(DAY);
+        // In u64, whole days and the rounded tenths of the rest (which may
+        // carry into the days): formatting an i128 is more code than this.
+        let (secs, day) = (self.0.unsigned_abs(), DAY as u64);
+        let tenths = secs / day * 10 + (secs % day * 10 + day / 2) / day;
         let sign = if self.0 < 0 && tenths != 0 { "-" } else { "" };
         write!(f, "{sign}{}.{}", tenths / 10, tenths % 10)
     }

@@ -46,9 +46,10 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
   if (req.mode === "navigate") {
-    // Any navigation inside the scope opens the shell (query strings too).
+    // Any navigation inside the scope opens the shell (query strings too),
+    // precached once, as "./" (the page the first load already revalidates).
     event.respondWith(caches.open(VERSION).then(function (cache) {
-      return cache.match("index.html").then(function (hit) { return hit || fetch(req); });
+      return cache.match("./").then(function (hit) { return hit || fetch(req); });
     }));
     return;
   }

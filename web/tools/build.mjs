@@ -139,7 +139,8 @@ const version = hash.digest("hex").slice(0, 12);
 const sw = path.join(dist, "sw.js");
 writeFileSync(sw, readFileSync(sw, "utf8")
   .replace("__VERSION__", version)
-  .replace("__PRECACHE__", JSON.stringify(["./", ...precache.filter((f) => f !== "index.html"), "index.html"], null, 1))
+  // The shell once, as "./": "index.html" too would download it again.
+  .replace("__PRECACHE__", JSON.stringify(["./", ...precache.filter((f) => f !== "index.html")]))
   .replace("__WASM__", JSON.stringify(WASM)));
 writeFileSync(path.join(dist, "csp.txt"), CSP + "\n");
 console.log(`web/dist: ${files.length} files, version ${version}`);
