@@ -2,7 +2,7 @@
 // `--results FILE` writes the table between `<!-- bench:wasm-size:begin -->`
 // and `<!-- bench:wasm-size:end -->` of FILE (benches/RESULTS.md).
 //
-// The target for the legacy build is 150 KB gzipped and is NOT met (339.5
+// The target for the legacy build is 150 KB gzipped and is NOT met (266.9
 // KB; the history below). Where the bytes went at 250 KB (twiggy, unstripped build): serde_json and its
 // derived deserializers (rule sets, profiles, bindings' options) about a
 // fifth of the code, the store and block codec, miniz_oxide, the seal's
@@ -95,6 +95,25 @@
 //   insert instead of collect, which sorts)                           -12.2 KB
 //   profiles read by hand from the tree (core/src/sync/fields.rs)      -4.6 KB
 // 379,682 -> 339,473 bytes (895,902 -> 772,718 raw). Guard 380,200 -> 340,000.
+//
+// Third size pass (same session; quick builds, each on the one before):
+// no serde deserializer, no float, fewer B-tree types.
+//   profile readers keep the first error and go on (no early return and
+//   drop path per member)                                              -5.6 KB
+//   accounts, patches, sync state, rules read by hand (core::fields)  -12.5 KB
+//   queries and price lists too: serde_json's Value deserializer leaves -6.6 KB
+//   a decimal sent as a JSON number computed, not parsed: float parsing
+//   and its tables leave                                              -14.2 KB
+//   a count's bound printed as an integer: float formatting leaves      -9.4 KB
+//   block columns read through a postcard cursor (core::wire)          -4.4 KB
+//   CRC-32 tables built per call                                        -4.2 KB
+//   account bytes, journal ops, snapshot edits and price lists, the
+//   conflicts ledger read through the cursor                            -6.9 KB
+//   the sync session's sets and maps as sorted Vecs; the store's id maps
+//   and a field map's enum values without B-tree types of their own    -7.4 KB
+//   days shown without i128 formatting                     (in the above)
+// 339,473 -> 266,885 bytes (772,718 -> 602,758 raw). Guard 340,000 -> 267,400.
+// With it the PWA's first load meets its 300 KB (298,973 bytes).
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -102,7 +121,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 340_000;
+export const GUARD = 267_400;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;

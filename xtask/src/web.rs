@@ -68,7 +68,7 @@ pub fn build(wasm_built: bool) {
     let mut npm = Command::new("npm");
     npm.current_dir(&web)
         .args(["ci", "--no-audit", "--no-fund"]);
-    step("npm ci in web/ (playwright-core, acorn)", npm);
+    step("npm ci in web/ (playwright-core, acorn, terser)", npm);
     let mut dist = Command::new("node");
     dist.current_dir(&web).arg("tools/build.mjs");
     step("build web/dist", dist);
