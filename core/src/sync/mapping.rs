@@ -348,18 +348,18 @@ pub fn format_decimal(v: i64, digits: u8) -> String {
     if digits == 0 {
         return v.to_string();
     }
-    let p = 10u64.pow(u32::from(digits));
     let (sign, u) = if v < 0 {
         ("-", v.unsigned_abs())
     } else {
         ("", v as u64)
     };
-    format!(
-        "{sign}{}.{:0width$}",
-        u / p,
-        u % p,
-        width = usize::from(digits)
-    )
+    // Past 19 digits 10^digits overflows a u64 (a profile may ask for up
+    // to 255): every value is then all fraction.
+    let (whole, frac) = match 10u64.checked_pow(u32::from(digits)) {
+        Some(p) => (u / p, u % p),
+        None => (0, u),
+    };
+    format!("{sign}{whole}.{frac:0width$}", width = usize::from(digits))
 }
 
 pub(super) fn transform_int(f: &FieldMap, v: &Value) -> Result<i64, String> {
@@ -768,6 +768,13 @@ mod tests {
             let computed = decimal_number(x, digits).unwrap();
             proptest::prop_assert_eq!(computed.as_f64(), Some(parsed));
         }
+    }
+
+    #[test]
+    fn decimals_of_many_digits_are_all_fraction() {
+        assert_eq!(format_decimal(-5, 21), "-0.000000000000000000005");
+        assert_eq!(format_decimal(i64::MIN, 20), "-0.09223372036854775808");
+        assert_eq!(format_decimal(123_450, 2), "1234.50");
     }
 
     #[test]
