@@ -42,6 +42,11 @@ impl BlockCache {
         self.entries.last().map(|e| e.raw.as_slice())
     }
 
+    /// Whether block `serial`'s payload is held (its use is not marked).
+    pub fn contains(&self, serial: u64) -> bool {
+        self.entries.iter().any(|e| e.serial == serial)
+    }
+
     /// Bytes that inserting a payload of `raw_len` would add when `slots`
     /// entries are allowed (the entry it pushes out is subtracted).
     pub fn insert_cost(&self, raw_len: usize, slots: usize) -> isize {

@@ -105,11 +105,49 @@ impl Account {
 
     /// The name a list shows: the person, or the company when there is none.
     pub fn display_name(&self) -> &str {
-        if self.name.is_empty() {
-            &self.company
-        } else {
-            &self.name
+        shown_name(&self.name, &self.company)
+    }
+}
+
+/// The person's name, or the company's when there is none.
+fn shown_name<'a>(name: &'a str, company: &'a str) -> &'a str {
+    if name.is_empty() {
+        company
+    } else {
+        name
+    }
+}
+
+/// What a search hit or a list row shows of an account: who and where. A
+/// store reads it without inflating the rest of the record
+/// ([`crate::store::Store::card_local`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Card {
+    /// Backend id.
+    pub id: String,
+    /// The contact person's name.
+    pub name: String,
+    /// The customer's company.
+    pub company: String,
+    /// The address's city.
+    pub city: String,
+}
+
+impl Card {
+    /// The card of a whole record.
+    pub fn of(a: &Account) -> Card {
+        Card {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            company: a.company.clone(),
+            city: a.address.city.clone(),
         }
+    }
+
+    /// The name a list shows: the person, or the company when there is none
+    /// (as [`Account::display_name`]).
+    pub fn display_name(&self) -> &str {
+        shown_name(&self.name, &self.company)
     }
 }
 

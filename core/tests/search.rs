@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use satchel_core::budget::Budget;
 use satchel_core::fold::fold;
-use satchel_core::model::Account;
+use satchel_core::model::{Account, Card};
 use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
 use satchel_core::search::{
@@ -264,6 +264,32 @@ fn agrees_with_a_brute_force_reference_on_generated_accounts() {
         }
     }
     assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn a_hits_card_is_its_records_who_and_where_from_a_cold_or_a_cached_block() {
+    let accounts = generated(3000, 12);
+    for (cache_blocks, read_first) in [(0, false), (4, false), (4, true)] {
+        let config = StoreConfig {
+            cache_blocks,
+            ..StoreConfig::default()
+        };
+        let mut s = Store::with_config(Budget::parse("8MiB").unwrap(), config);
+        for a in &accounts {
+            s.upsert(a.clone()).unwrap();
+        }
+        // Most records sit in blocks, the newest in the hot buffer: both are read.
+        let stats = s.stats();
+        assert!(stats.blocks > 10 && stats.hot_records > 0, "{stats:?}");
+        for a in &accounts {
+            let local = s.local_id(&a.id).unwrap();
+            if read_first {
+                // The whole record first: its block is then in the cache.
+                assert_eq!(s.get_local(local).as_ref(), Some(a));
+            }
+            assert_eq!(s.card_local(local), Some(Card::of(a)), "{}", a.id);
+        }
+    }
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! trend, as plain JS values.
 //!
 //! Owns the translation of core's `Hit`s into display-ready objects (a hit
-//! on the device resolved to its record, a stub to its id and name) and of
+//! on the device resolved to its card, read without inflating the rest of
+//! its record; a stub to its id and name) and of
 //! core's UTF-8 byte ranges into the UTF-16 indices JS strings use.
 //! Invariant: every span is a pair of UTF-16 indices `0 <= a < b <=
 //! text.length` on char boundaries, so `text.slice(a, b)` never cuts a
@@ -67,8 +68,8 @@ fn query(value: &JsValue) -> Result<Query, Failure> {
 
 fn hit_object(store: &CoreStore, hit: &Hit, text: &str) -> JsValue {
     let (id, name, company, city, on_device) = match &hit.target {
-        HitRef::Record(local) => match store.get_local(*local) {
-            Some(a) => (a.id, a.name, a.company, a.address.city, true),
+        HitRef::Record(local) => match store.card_local(*local) {
+            Some(a) => (a.id, a.name, a.company, a.city, true),
             // Cannot happen between two writes; a hit without its record
             // is shown as a bare stub rather than dropped.
             None => (

@@ -11,9 +11,14 @@ export const wasmDir = path.resolve(here, "..");
 export const root = path.resolve(wasmDir, "..");
 const require = createRequire(import.meta.url);
 
-/** The Node package (`pkg-node`, CommonJS). */
+/**
+ * The Node package (`pkg-node`, CommonJS). `SATCHEL_NODE_PKG` names another
+ * build of it (a directory), e.g. one linked with a larger memory cap for a
+ * benchmark at a size the 64 MiB module cannot hold.
+ */
 export function nodePackage() {
-  return require(path.join(wasmDir, "pkg-node/satchel_wasm.js"));
+  const dir = process.env.SATCHEL_NODE_PKG ?? path.join(wasmDir, "pkg-node");
+  return require(path.join(path.resolve(dir), "satchel_wasm.js"));
 }
 
 /** An ES-module package (`pkg-web` or `pkg-legacy`), initialised from its bytes. */
