@@ -114,6 +114,13 @@
 //   days shown without i128 formatting                     (in the above)
 // 339,473 -> 266,885 bytes (772,718 -> 602,758 raw). Guard 340,000 -> 267,400.
 // With it the PWA's first load meets its 300 KB (298,973 bytes).
+//
+// Search hits read cards (only the keys, names and address sections of a
+// block inflated: prefix search 2.8x faster in wasm) and a store's budget is
+// checked against the memory cap: +874 bytes (266,885 -> 267,759). Guard
+// 267,400 -> 268,000. The PWA's first load keeps about 300 bytes of margin.
+// Tried and not kept: miniz_oxide at opt-level 3 (get p50 -35 %) for +1.3 KB,
+// which the first load has no room for.
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -121,7 +128,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TARGET = 150_000;
-export const GUARD = 267_400;
+export const GUARD = 268_000;
 let over = false;
 const lines = ["| package | .wasm bytes | gzip -9 bytes |", "|---|---:|---:|"];
 let legacy = 0;

@@ -175,8 +175,9 @@ impl Store {
 #[wasm_bindgen]
 impl Store {
     /// Opens an empty store that will never hold more than `options.budget`
-    /// bytes. Leave room under the module's 64 MiB memory cap for the
-    /// JS glue, stack and transient buffers (see the README: 56 MiB works).
+    /// bytes: at most 40 MiB in the module's 64 MiB memory cap (the rest is
+    /// for stack and transient buffers; see the README); a larger budget is
+    /// an `INVALID_ARGUMENT` error.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,

@@ -1,9 +1,11 @@
 /** What a store is opened with. */
 export interface StoreOptions {
-  /** The byte ceiling: bytes, or a size like `"56MiB"`. Leave room under the
-   * module's 64 MiB memory cap for JS glue, stack and transient buffers. */
+  /** The byte ceiling: bytes, or a size like `"40MiB"`. At most 40 MiB (5/8 of
+   * the module's 64 MiB memory cap, the rest being for stack and transient
+   * buffers); more is an `INVALID_ARGUMENT` error. Stores open at once share
+   * the module: keep their budgets' sum within that too. */
   budget: number | string;
-  /** Uncompressed bytes gathered before they become a compressed block (default 131072). */
+  /** Uncompressed bytes gathered before they become a compressed block (default 32768; core's native default is 131072: denser, slower to read one record). */
   blockBytes?: number;
   /** Inflated blocks cached for reads (default 4). */
   cacheBlocks?: number;

@@ -59,6 +59,19 @@ test("upsert, get, update, delete round-trip, from objects and from JSON text", 
   assert.equal(Object.values(st.bytes).reduce((a, b) => a + b, 0), st.usedBytes);
 });
 
+test("a budget the 64 MiB module cannot hold beside its buffers is refused, not trapped on", () => {
+  const s = new Store({ budget: "40MiB" });
+  assert.equal(s.budget, 40 * 1024 * 1024);
+  const snap = s.snapshot();
+  s.free();
+  for (const budget of ["41MiB", 40 * 1024 * 1024 + 1, "56MiB", "1GiB"]) {
+    const e = throwsCode(assert, () => new Store({ budget }), "INVALID_ARGUMENT");
+    assert.match(e.message, /at most 41943040 \(40 MiB/);
+    throwsCode(assert, () => Store.load(snap, null, { budget }), "INVALID_ARGUMENT");
+  }
+  Store.load(snap, null, { budget: "40MiB" }).free();
+});
+
 test("upsertBatch is all or nothing", () => {
   const s = new Store({ budget: "4MiB" });
   assert.deepEqual(s.upsertBatch([account("B1"), JSON.stringify(account("B2"))]), { inserted: 2, updated: 0 });
