@@ -83,13 +83,38 @@ const us = (x) => x.toFixed(1);
 
 console.error(`generating ${Math.max(N, CAPACITY)} accounts (seed ${SEED})`);
 const ndjson = await org(Math.max(N, CAPACITY), SEED);
-const lines = ndjson.toString("utf8").split("\n").filter(Boolean);
+/** The NDJSON's lines, cut in the buffer (500,000 accounts pass V8's longest string). */
+function splitLines(buf) {
+  const out = [];
+  for (let at = 0; at < buf.length;) {
+    let end = buf.indexOf(10, at);
+    if (end < 0) end = buf.length;
+    if (end > at) out.push(buf.toString("utf8", at, end));
+    at = end + 1;
+  }
+  return out;
+}
+/** NDJSON text of `rows` in chunks of about `bytes` UTF-16 units, cut at line ends. */
+function* chunks(rows, bytes = 1 << 20) {
+  let part = [];
+  let size = 0;
+  for (const r of rows) {
+    part.push(r);
+    size += r.length + 1;
+    if (size >= bytes) {
+      yield part.join("\n") + "\n";
+      part = [];
+      size = 0;
+    }
+  }
+  if (part.length) yield part.join("\n") + "\n";
+}
+const lines = splitLines(ndjson);
 const resident = lines.slice(0, N);
 const accounts = resident.map((l) => JSON.parse(l));
 const pick = picker(SEED);
 const ids = Array.from({ length: 5000 }, () => accounts[pick(accounts.length)].id);
 const queries = prefixQueries(accounts, QUERIES, pick);
-const residentText = resident.join("\n") + "\n";
 
 // Satchel.
 const { Store, wasmMemoryBytes } = nodePackage();
@@ -100,7 +125,7 @@ const satchel = {};
   store.setContext({ me: accounts[0].owner, territories: [accounts[0].territory], now: NOW });
   const t = Date.now();
   const CHUNK = 1 << 20;
-  for (let at = 0; at < residentText.length; at += CHUNK) store.ingestNdjson(residentText.slice(at, at + CHUNK));
+  for (const chunk of chunks(resident, CHUNK)) store.ingestNdjson(chunk);
   store.finishIngest();
   store.compact();
   satchel.secs = (Date.now() - t) / 1000;
@@ -189,10 +214,9 @@ if (CAPACITY > 0) {
   const store = new Store({ budget: BUDGET, journal: false });
   store.setRules(fieldRepRules);
   store.setContext({ me: accounts[0].owner, territories: [accounts[0].territory], now: NOW });
-  const text = lines.slice(0, CAPACITY).join("\n") + "\n";
   satchelPeak = 0;
-  for (let at = 0; at < text.length; at += 1 << 20) {
-    store.ingestNdjson(text.slice(at, at + (1 << 20)));
+  for (const chunk of chunks(lines.slice(0, CAPACITY))) {
+    store.ingestNdjson(chunk);
     satchelPeak = Math.max(satchelPeak, wasmMemoryBytes());
   }
   store.finishIngest();

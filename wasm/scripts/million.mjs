@@ -3,9 +3,10 @@
 // sync would deliver it, and prints what was kept.
 //
 //   node scripts/million.mjs [--accounts N] [--budget 40MiB] [--seed 1]
-// (56 MiB traps: the module peaked about 12 MB above the budget, in
-// transient buffers and allocator slack, and hit the 64 MiB cap.)
 //                            [--me rep-0003] [--max-minutes 30]
+// (A 56 MiB store trapped: the module peaked about 12 MB above the budget,
+// in transient buffers and allocator slack, and hit the 64 MiB cap. Since
+// then a budget above 40 MiB, 5/8 of the cap, is refused by `new Store`.)
 //
 // Fails (exit 1) if the module traps, the store passes its budget, or one
 // of the rep's own accounts (the top-ranked ones under
