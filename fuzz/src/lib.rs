@@ -11,7 +11,7 @@
 //!
 //! | entry | what it drives |
 //! |---|---|
-//! | [`snapshot_open`] | `Store::open(snapshot)`; a store that opens saves and reopens the same |
+//! | [`snapshot_open`] | `Store::open(snapshot)`; a store that opens reads cards like its records and saves and reopens the same |
 //! | [`journal_replay`] | `read_journal` and `Store::open(journal)`, alone and on the golden snapshot |
 //! | [`seal_open`] | `seal::open` for every kind, `wrap_params`, `unwrap_with_pin` |
 //! | [`profile_parse`] | `Profile::from_json`; a profile that parses builds a first request |
@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use satchel_core::budget::Budget;
 use satchel_core::journal::{journal_header, read_journal};
-use satchel_core::model::{Account, Activity, ActivityKind};
+use satchel_core::model::{Account, Activity, ActivityKind, Card};
 use satchel_core::outbox::{Change, Edit, Patch};
 use satchel_core::rules::RankRules;
 use satchel_core::score::RankContext;
@@ -102,14 +102,19 @@ fn contents(s: &Store) -> (BTreeMap<String, Account>, Vec<Edit>) {
     )
 }
 
-/// A snapshot that opens is a whole store: within its budget, and it saves
-/// and reopens to the same records and outbox.
+/// A snapshot that opens is a whole store: within its budget, its records'
+/// cards (read from part of their block) agree with the records, and it
+/// saves and reopens to the same records and outbox.
 pub fn snapshot_open(data: &[u8]) {
     let budget = Budget::parse("4MiB").unwrap();
     let Ok((store, _)) = Store::open(Some(data), None, budget, config()) else {
         return;
     };
     assert!(store.used_bytes() <= budget.bytes());
+    for a in store.iter() {
+        let local = store.local_id(&a.id).expect("an iterated record has a local id");
+        assert_eq!(store.card_local(local), Some(Card::of(&a)));
+    }
     let again = store.snapshot();
     let (reopened, _) = Store::open(Some(&again), None, budget, config())
         .expect("a store that opened saves a snapshot that opens");
