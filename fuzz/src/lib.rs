@@ -112,7 +112,9 @@ pub fn snapshot_open(data: &[u8]) {
     };
     assert!(store.used_bytes() <= budget.bytes());
     for a in store.iter() {
-        let local = store.local_id(&a.id).expect("an iterated record has a local id");
+        let local = store
+            .local_id(&a.id)
+            .expect("an iterated record has a local id");
         assert_eq!(store.card_local(local), Some(Card::of(&a)));
     }
     let again = store.snapshot();
