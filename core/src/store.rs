@@ -455,6 +455,37 @@ impl Store {
             .find(tag_of(id), |local| self.id_matches(local, id))
     }
 
+    /// The local id of every record held in full, in storage order: block
+    /// by block, row by row, then the hot buffer. A browsable list reads
+    /// them with [`Store::card_local`] or [`Store::get_local`], a block at a
+    /// time. Reads only the location table, so no record is decoded
+    /// ([`Store::iter`] inflates every block). Valid until the next write.
+    pub fn local_ids(&self) -> Vec<u32> {
+        // Each block's first slot; the hot buffer's entries come last.
+        let mut starts = Vec::with_capacity(self.blocks.len());
+        let mut slots = 0usize;
+        for b in &self.blocks {
+            starts.push(slots);
+            slots += b.as_ref().map_or(0, |b| usize::from(b.rows));
+        }
+        let hot_start = slots;
+        slots += self.hot.entries().len();
+        let mut order = alloc::vec![LOC_NONE; slots];
+        for (local, &v) in self.locs.iter().enumerate() {
+            let slot = match Loc::unpack(v) {
+                Loc::None => continue,
+                Loc::Hot(i) => Some(hot_start + i as usize),
+                Loc::Block { block, row } => starts.get(block as usize).map(|s| s + row as usize),
+            };
+            // A location is always inside its block or the hot buffer.
+            if let Some(at) = slot.and_then(|s| order.get_mut(s)) {
+                *at = local as u32;
+            }
+        }
+        order.retain(|&l| l != LOC_NONE);
+        order
+    }
+
     /// The record with local id `local`.
     pub fn get_local(&self, local: u32) -> Option<Account> {
         match self.loc(local) {

@@ -121,9 +121,9 @@ export function render(view, _arg, app) {
  * Territories and stages for the filters, and the rep's territories (where
  * most of their accounts are), from a sample of the accounts on the device:
  * 300 found by an empty search (the search index only) plus 40 of the rep's
- * own, read one by one (about 0.3 ms each). Not `localIds()`: it decodes
- * every account (6 s for 20,000 in Chromium here). A rare territory may be
- * missing from the filter.
+ * own, read one by one (about 0.3 ms each). Not every account: each read
+ * inflates its record's block (seconds for 20,000 in Chromium here). A rare
+ * territory may be missing from the filter.
  */
 function facets(store, me) {
   const mine = {}, territories = {}, stages = {};
