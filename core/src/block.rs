@@ -791,7 +791,7 @@ const ALL_SECTIONS: u16 = (1 << MAX_SECTIONS) - 1;
 
 /// Inflates only the sections a [`Card`] is read from ([`CARD_SECTIONS`]:
 /// keys, names, address); every other section is left empty. About a
-/// quarter of the work of [`decompress`] on generated accounts, whose
+/// third of the time of [`decompress`] on generated accounts, whose
 /// activity text dominates. Read it with [`card_of_sections`].
 pub fn decompress_card_sections(
     compressed: &[u8],
@@ -1177,7 +1177,6 @@ impl<'a> BlockView<'a> {
     }
 }
 
-/// Undoes the front coding of backend ids.
 /// The sections a [`Card`] is read from: keys, names and address.
 pub const CARD_SECTIONS: u16 = 1 << 0 | 1 << 1 | 1 << 3;
 
@@ -1224,6 +1223,7 @@ fn card_from(
     })
 }
 
+/// Undoes the front coding of backend ids.
 fn rebuild_ids(k: &Keys<'_>, n: usize) -> Result<Vec<String>, BlockError> {
     let offsets = k.id_rest.offsets(n, "id_rest")?;
     let mut ids: Vec<String> = Vec::with_capacity(n);
