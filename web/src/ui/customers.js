@@ -95,16 +95,22 @@ export function render(view, _arg, app) {
       return;
     }
     const now = Math.floor(Date.now() / 1000);
+    // Every hit is read from its block (about 0.12 ms each in Node, ten
+    // times that on a legacy handheld), and typing searches on each key:
+    // text asks for the best 200, a filter alone lists up to 1,000.
+    const limit = q ? 200 : 1000;
     const query = {
       text: q,
       territory: territory.value ? [territory.value] : [],
       stage: stage.value ? [stage.value] : [],
       next_visit: due.checked ? { from: now, to: now + 14 * DAY } : null,
-      limit: 1000,
+      limit: limit,
     };
     try {
       rows = store.search(query);
-      count.textContent = rows.length === 1000 ? "1,000+ matches (best first)" : rows.length.toLocaleString() + " matches";
+      count.textContent = rows.length === limit
+        ? limit.toLocaleString() + "+ matches (best first" + (q ? "; type more to narrow)" : ")")
+        : rows.length.toLocaleString() + " matches";
       count.className = "count";
     } catch (e) {
       rows = [];
