@@ -216,7 +216,7 @@ pub fn phone_digits(text: &str, out: &mut String) {
             .map_or(3, |c| c.len());
         skip += code.min(rest.len());
         // "+44 (0)20 …": the bracketed trunk zero is not dialled from abroad.
-        if text.contains("(0)") && out[skip..].starts_with('0') {
+        if crate::substr::contains(text, "(0)") && out[skip..].starts_with('0') {
             skip += 1;
         }
     } else if out.starts_with('0') {

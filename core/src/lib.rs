@@ -43,6 +43,7 @@ pub mod search;
 pub mod snapshot;
 pub mod store;
 pub mod stubs;
+pub mod substr;
 pub mod sync;
 pub mod termindex;
 pub mod terms;

@@ -1077,7 +1077,7 @@ fn check_text(text: &str, w: &Word) -> Option<MatchClass> {
             Some(MatchClass::Exact)
         } else if f.starts_with(w.folded.as_str()) {
             Some(MatchClass::Prefix)
-        } else if script == Script::Ideographic && f.contains(w.folded.as_str()) {
+        } else if script == Script::Ideographic && crate::substr::contains(f, &w.folded) {
             Some(MatchClass::Substring)
         } else {
             None

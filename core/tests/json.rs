@@ -298,3 +298,68 @@ fn the_rule_reader_agrees_with_the_serde_derive() {
         "{accepted} accepted, {refused} refused"
     );
 }
+
+/// Keys and tokens from a small alphabet: escapes (`~0`, `~1`, a lone `~`),
+/// indices with signs and leading zeros, keys that hold `/` and `~`.
+fn pointer_token() -> impl Strategy<Value = String> {
+    "(~0|~1|~|0|1|2|01|\\+1|a|/|é){0,3}"
+}
+
+/// A small tree whose keys are such tokens, unescaped or not.
+fn pointer_tree() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![Just(Value::Null), any::<i32>().prop_map(Value::from)];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::vec(("(~|0|1|a|/|é){0,3}", inner), 0..4)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn json_pointers_find_what_serde_json_finds(
+        tree in pointer_tree(),
+        tokens in proptest::collection::vec(pointer_token(), 0..4),
+        slash in any::<bool>(),
+    ) {
+        let ptr: String = tokens.iter().map(|t| format!("/{t}")).collect();
+        // Also a pointer without its leading slash (refused by both).
+        let ptr = if slash { ptr } else { ptr.trim_start_matches('/').to_string() };
+        prop_assert_eq!(satchel_core::json::pointer(&tree, &ptr), tree.pointer(&ptr), "{}", ptr);
+    }
+}
+
+#[test]
+fn json_pointers_reach_escaped_keys_and_refuse_signed_indices() {
+    let v: Value = serde_json::json!({"a/b": {"~": [10, 20]}, "": 1, "~1": 2, "/": 3});
+    for ptr in [
+        "/a~1b/~0/1",
+        "/a~1b/~0/01",
+        "/a~1b/~0/+1",
+        "/",
+        "",
+        "a",
+        "/a~1b/~0/2",
+        "/~01",
+        "/~1",
+    ] {
+        assert_eq!(
+            satchel_core::json::pointer(&v, ptr),
+            v.pointer(ptr),
+            "{ptr}"
+        );
+    }
+    assert_eq!(
+        satchel_core::json::pointer(&v, "/a~1b/~0/1"),
+        Some(&Value::from(20))
+    );
+    // `~01` is the key `~1`: `~1` is undone first.
+    assert_eq!(
+        satchel_core::json::pointer(&v, "/~01"),
+        Some(&Value::from(2))
+    );
+}

@@ -460,13 +460,17 @@ impl Paging {
                     "not used by paging style `keyset` (the feed's watermark is the delta)",
                 ));
             }
-            if t.matches("{}").count() != 1 {
+            if crate::substr::count(t, "{}") != 1 {
                 return Err(err(
                     &format!("{at}.since_template"),
                     format!("{t:?} must hold `{{}}` once, where the time goes"),
                 ));
             }
-            if !pg.params.iter().any(|(_, v)| v.contains("{since}")) {
+            if !pg
+                .params
+                .iter()
+                .any(|(_, v)| crate::substr::contains(v, "{since}"))
+            {
                 return Err(err(
                     &format!("{at}.since_template"),
                     format!("no value of `{at}.params` holds `{{since}}`"),
@@ -566,7 +570,7 @@ impl Profile {
             pointer_ok("conflict.current", c)?;
         }
         if let Some(f) = &self.conflict.if_match {
-            if f.matches("{}").count() != 1 {
+            if crate::substr::count(f, "{}") != 1 {
                 return Err(err(
                     "conflict.if_match",
                     format!("{f:?} must hold `{{}}` once, where the version goes"),
@@ -586,7 +590,7 @@ impl Profile {
             }
         }
         if let Some(p) = &self.writes.item_path {
-            if !p.starts_with('/') || p.matches("{id}").count() != 1 {
+            if !p.starts_with('/') || crate::substr::count(p, "{id}") != 1 {
                 return Err(err(
                     "writes.item_path",
                     format!("{p:?} must start with `/` and hold `{{id}}` once"),

@@ -533,7 +533,7 @@ fn time_param(t: i64, f: TimeFormat) -> String {
 fn link_next(h: &str) -> Option<String> {
     h.split(',').find_map(|part| {
         let (url, rest) = part.split_once(';')?;
-        rest.contains("rel=\"next\"").then(|| {
+        crate::substr::contains(rest, "rel=\"next\"").then(|| {
             url.trim()
                 .trim_start_matches('<')
                 .trim_end_matches('>')
@@ -793,7 +793,11 @@ impl SyncSession {
             resp.status >= 400
                 && serde_json::from_slice::<Value>(&resp.body)
                     .ok()
-                    .and_then(|v| v.pointer(&t.code).and_then(Value::as_str).map(String::from))
+                    .and_then(|v| {
+                        crate::json::pointer(&v, &t.code)
+                            .and_then(Value::as_str)
+                            .map(String::from)
+                    })
                     .is_some_and(|c| t.values.contains(&c))
         });
         if throttled {
@@ -876,7 +880,11 @@ impl SyncSession {
         let ptr = self.profile.error_message.as_deref().unwrap_or("/message");
         serde_json::from_slice::<Value>(body)
             .ok()
-            .and_then(|v| v.pointer(ptr).and_then(Value::as_str).map(String::from))
+            .and_then(|v| {
+                crate::json::pointer(&v, ptr)
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
             .unwrap_or_default()
     }
 
@@ -970,10 +978,10 @@ impl SyncSession {
                     }
                     if let Some(tpl) = &pg.since_template {
                         let clause = feed.since.map_or_else(String::new, |t| {
-                            tpl.replace("{}", &time_param(t, pg.since_format))
+                            crate::substr::replace(tpl, "{}", &time_param(t, pg.since_format))
                         });
                         for (_, v) in p.iter_mut() {
-                            *v = v.replace("{since}", &clause);
+                            *v = crate::substr::replace(v, "{since}", &clause);
                         }
                         p.retain(|(_, v)| !v.is_empty());
                     }
@@ -1044,8 +1052,7 @@ impl SyncSession {
         let body: Value =
             serde_json::from_slice(&resp.body).map_err(|e| m(format!("not JSON: {e}")))?;
         let pg = self.source(i).1.clone();
-        let items = body
-            .pointer(&pg.items)
+        let items = crate::json::pointer(&body, &pg.items)
             .and_then(Value::as_array)
             .ok_or_else(|| m(format!("no array of records at `{}`", pg.items)))?;
         let mapped = self.map_items(i, items).map_err(m)?;
@@ -1057,7 +1064,7 @@ impl SyncSession {
             .or_else(|| {
                 pg.total
                     .as_deref()
-                    .and_then(|p| body.pointer(p))
+                    .and_then(|p| crate::json::pointer(&body, p))
                     .and_then(Value::as_u64)
             })
         {
@@ -1070,12 +1077,11 @@ impl SyncSession {
         let last;
         match pg.style {
             PagingStyle::Keyset => {
-                let n = body
-                    .pointer(pg.next.as_deref().unwrap_or("/next"))
+                let n = crate::json::pointer(&body, pg.next.as_deref().unwrap_or("/next"))
                     .ok_or_else(|| m("no `next`".into()))?;
-                let w = body
-                    .pointer(pg.watermark.as_deref().unwrap_or("/watermark"))
-                    .ok_or_else(|| m("no `watermark`".into()))?;
+                let w =
+                    crate::json::pointer(&body, pg.watermark.as_deref().unwrap_or("/watermark"))
+                        .ok_or_else(|| m("no `watermark`".into()))?;
                 let w = scalar_params(w, "watermark").map_err(m)?;
                 if n.is_null() {
                     last = true;
@@ -1090,7 +1096,10 @@ impl SyncSession {
                 }
             }
             PagingStyle::Cursor => {
-                let c = pg.next.as_deref().and_then(|p| body.pointer(p));
+                let c = pg
+                    .next
+                    .as_deref()
+                    .and_then(|p| crate::json::pointer(&body, p));
                 match c {
                     None | Some(Value::Null) => last = true,
                     Some(Value::String(s)) if !s.is_empty() && s.len() <= 4096 => {
@@ -1107,7 +1116,7 @@ impl SyncSession {
             }
             PagingStyle::NextUrl => {
                 let u = match pg.next.as_deref() {
-                    Some(p) => match body.pointer(p) {
+                    Some(p) => match crate::json::pointer(&body, p) {
                         None | Some(Value::Null) => None,
                         Some(Value::String(s)) => Some(s.clone()),
                         Some(_) => return Err(m("the next URL is not a string".into())),
@@ -1120,7 +1129,7 @@ impl SyncSession {
                         if let Some(p) = pg.delta_link.as_deref() {
                             // The backend's watermark; a pass without one
                             // keeps the old (the next pass re-reads from it).
-                            match body.pointer(p) {
+                            match crate::json::pointer(&body, p) {
                                 None | Some(Value::Null) => {}
                                 Some(Value::String(d)) if !d.is_empty() => {
                                     next.delta_url = Some(d.clone())
@@ -1592,7 +1601,10 @@ impl SyncSession {
         let guard = p.conflict.style == ConflictKind::IfMatch;
         if guard && !create {
             let tag = p.conflict.if_match.as_deref().unwrap_or("\"{}\"");
-            headers.push(("If-Match".into(), tag.replace("{}", &if_match.to_string())));
+            headers.push((
+                "If-Match".into(),
+                crate::substr::replace(tag, "{}", &if_match.to_string()),
+            ));
         }
         let local = store.get(&e.id);
         let (method, url, body) = if create {
@@ -1681,7 +1693,11 @@ impl SyncSession {
         let p = &self.profile;
         let id = encode_component(id);
         match &p.writes.item_path {
-            Some(t) => format!("{}{}", self.config.base_url, t.replace("{id}", &id)),
+            Some(t) => format!(
+                "{}{}",
+                self.config.base_url,
+                crate::substr::replace(t, "{id}", &id)
+            ),
             None => format!("{}{}/{id}", self.config.base_url, p.base_path),
         }
     }
@@ -1825,7 +1841,7 @@ impl SyncSession {
                         .current
                         .as_deref()
                         .unwrap_or("/current");
-                    b.pointer(p)
+                    crate::json::pointer(&b, p)
                 });
                 let Some(current) = current.and_then(read) else {
                     self.inflight = Some(f.clone());
