@@ -302,7 +302,7 @@ pub fn read_related(
         .iter()
         .find(|f| f.field == "id")
         .map_or("/id", |f| f.from.as_str());
-    let account_id = match account.map(|p| crate::json::pointer(&item, p)) {
+    let account_id = match account.map(|p| crate::json::pointer(item, p)) {
         None | Some(None | Some(Value::Null)) => None,
         Some(Some(v)) => Some(as_text(v).map_err(|e| format!("the account id: {e}"))?),
     };
@@ -310,7 +310,7 @@ pub fn read_related(
         .iter()
         .find(|f| f.field == "updated_at")
         .and_then(|f| {
-            crate::json::pointer(&item, &f.from)
+            crate::json::pointer(item, &f.from)
                 .filter(|v| !v.is_null())
                 .map(|v| (f, v))
         })
@@ -350,7 +350,7 @@ pub fn read_related(
         EntityKind::PriceLists => Related::PriceList(PriceList::default()),
     };
     for f in fields {
-        let v = match crate::json::pointer(&item, &f.from) {
+        let v = match crate::json::pointer(item, &f.from) {
             None | Some(Value::Null) => continue,
             Some(v) => v,
         };

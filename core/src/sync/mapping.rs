@@ -242,7 +242,7 @@ pub(super) fn tombstone_id(
         return Ok(None);
     }
     let flag = deletion.field.as_deref().unwrap_or("/deleted");
-    let deleted = match (crate::json::pointer(&item, flag), &deletion.value) {
+    let deleted = match (crate::json::pointer(item, flag), &deletion.value) {
         (Some(v), Some(want)) => v == want,
         (None, Some(_)) => false,
         (Some(Value::Bool(b)), None) => *b,
@@ -253,7 +253,7 @@ pub(super) fn tombstone_id(
         return Ok(None);
     }
     let ptr = deletion.id.as_deref().unwrap_or(id_ptr);
-    match crate::json::pointer(&item, ptr) {
+    match crate::json::pointer(item, ptr) {
         Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         _ => Err("a tombstone without an id".into()),
@@ -271,7 +271,7 @@ pub(super) fn truncate(s: &str) -> &str {
 fn read_fields(m: &Mapping, item: &Value) -> Result<Account, String> {
     let mut a = Account::default();
     for f in &m.fields {
-        let v = match crate::json::pointer(&item, &f.from) {
+        let v = match crate::json::pointer(item, &f.from) {
             None | Some(Value::Null) => continue,
             Some(v) => v,
         };

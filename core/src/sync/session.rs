@@ -1841,7 +1841,7 @@ impl SyncSession {
                         .current
                         .as_deref()
                         .unwrap_or("/current");
-                    crate::json::pointer(&b, p)
+                    crate::json::pointer(b, p)
                 });
                 let Some(current) = current.and_then(read) else {
                     self.inflight = Some(f.clone());
