@@ -131,7 +131,7 @@ impl Store {
     /// `Uint32Array`, 4 bytes an account, outside the store's budget): the
     /// rows of a browsable list, each read with `getLocal` (neighbours share
     /// a block, so reading in order inflates each block once). Read from the
-    /// location table, no account decoded: 4 ms for 20,000. Valid until the
+    /// location table, no account decoded: about 1 ms for 20,000. Valid until the
     /// next write (local ids are reused after deletes and evictions).
     #[wasm_bindgen(js_name = localIds)]
     pub fn local_ids(&self) -> Vec<u32> {
